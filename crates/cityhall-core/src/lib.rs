@@ -6,3 +6,4 @@ pub mod audit;
 pub mod calendar;
 pub mod geo;
 pub mod identity;
+pub mod text;

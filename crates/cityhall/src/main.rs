@@ -1,1 +1,555 @@
-fn main() {}
+//! The `cityhall` command: serve, migrate, manage users, verify the audit log, back up and
+//! restore, and print the calendar. Thin: the work lives in the library crates.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cityhall_core::calendar::Calendar;
+use cityhall_core::geo::{all_agencies, AgenciesFile, UnitsFile};
+use cityhall_core::identity::{check_new_password, FullName, Role, Username};
+use cityhall_db::{redact_url, AuditStore, Db, DbOptions, Engine, GeoStore, IdentityStore};
+use cityhall_web::{AppState, SmtpConfig, WebConfig};
+use clap::{Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+use time::OffsetDateTime;
+
+mod config;
+mod demo;
+
+use config::Settings;
+
+#[derive(Parser)]
+#[command(
+    name = "cityhall",
+    version,
+    about = "cityhall: an open-source digital city hall"
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: ./cityhall.toml when it exists.
+    #[arg(long, global = true, env = "CITYHALL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Folder for the SQLite database, keys and stored files.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default DATA_DIR/cityhall.db) or postgres://…
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate, load reference data and serve the web site and APIs.
+    Serve {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Also load the demo accounts (once; kept across restarts).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a consistent online copy of the database (SQLite), keys and stored files to FILE.
+    Backup { file: PathBuf },
+    /// Restore a backup made by `cityhall backup` into the data folder.
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database in the data folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Vietnamese working-day calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input or prompted for.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// citizen, officer, agency_admin, city_admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// Agency code, for officer and agency_admin (e.g. SOTUPHAP, UBND-26740).
+        #[arg(long)]
+        agency: Option<String>,
+        /// Full name (defaults to the username).
+        #[arg(long)]
+        full_name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every entry's hash chain and every signed checkpoint.
+    Verify {
+        /// Fail when an entry has waited longer than this to be sealed.
+        #[arg(long, default_value_t = 300)]
+        max_lag_secs: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Print a year's public holidays and substitute days, one `YYYY-MM-DD name` a line.
+    Holidays { year: i32 },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(mut s) => {
+            if let Some(d) = cli.data_dir.clone() {
+                s.data_dir = Some(d);
+            }
+            if let Some(u) = cli.database_url.clone() {
+                s.database_url = Some(config::Secret(u));
+            }
+            s
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(s: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CITYHALL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if s.log_format.as_deref() == Some("json") {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn run(cmd: Command, s: Settings) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Serve { listen, demo } => serve(s, listen, demo).await,
+        Command::Migrate => {
+            let db = open(&s).await?;
+            db.migrate().await?;
+            println!("database is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    agency,
+                    full_name,
+                },
+        } => {
+            user_add(
+                &s,
+                &username,
+                &role,
+                agency.as_deref(),
+                full_name.as_deref(),
+            )
+            .await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { max_lag_secs },
+        } => audit_verify(&s, max_lag_secs).await,
+        Command::Backup { file } => backup(&s, &file).await,
+        Command::Restore { file, force } => restore(&s, &file, force),
+        Command::Calendar {
+            command: CalendarCommand::Holidays { year },
+        } => {
+            if !(1900..=2199).contains(&year) {
+                anyhow::bail!("year {year} is outside 1900–2199");
+            }
+            let cal = Calendar::try_new(s.calendar.clone()).context("calendar configuration")?;
+            for h in cal.holidays(year) {
+                println!("{} {}", h.date, h.name_vi);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Prepares the data folder: exists and is writable.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").with_context(|| {
+        format!(
+            "the data folder {} is not writable; choose another with --data-dir",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+async fn open(s: &Settings) -> anyhow::Result<Db> {
+    let url = s.database_url();
+    if Engine::from_url(&url) == Some(Engine::Sqlite) {
+        prepare_data_dir(&s.data_dir())?;
+    }
+    Db::connect(&url, &DbOptions::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", redact_url(&url)))
+}
+
+fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
+    let dir = s.data_dir();
+    let secret_key = config::key_or_generate(s.secret_key.as_ref(), &dir, "secret.key")?;
+    let audit_seed =
+        config::key_or_generate(s.audit_signing_key.as_ref(), &dir, "audit-ed25519.key")?;
+    let smtp = s.smtp.host.clone().map(|host| SmtpConfig {
+        host,
+        port: s.smtp.port.unwrap_or(25),
+        username: s.smtp.username.clone(),
+        password: s.smtp.password.clone().map(|p| p.0),
+        from: s
+            .smtp
+            .from
+            .clone()
+            .unwrap_or_else(|| "cityhall@localhost".into()),
+        starttls: false,
+    });
+    Ok(WebConfig {
+        demo,
+        secure_cookies: s.secure_cookies.unwrap_or(false),
+        session_ttl_secs: s.session_ttl_secs.unwrap_or(8 * 3600),
+        secret_key,
+        audit_key: SigningKey::from_bytes(&audit_seed),
+        checkpoint_every: s.audit_checkpoint_every.unwrap_or(1000).max(1),
+        seal_interval: Duration::from_secs(1),
+        body_limit: s.body_limit_bytes.unwrap_or(2 * 1024 * 1024),
+        request_timeout: Duration::from_secs(s.request_timeout_secs.unwrap_or(30)),
+        smtp,
+        sms_webhook: s.sms_webhook.clone(),
+        outbox_interval: Duration::from_secs(2),
+    })
+}
+
+fn reference_data(s: &Settings) -> anyhow::Result<(UnitsFile, AgenciesFile)> {
+    let units = match &s.units_file {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => include_str!("../../../data/units-79.json").to_string(),
+    };
+    let agencies = match &s.agencies_file {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => include_str!("../../../data/agencies-79.json").to_string(),
+    };
+    Ok((
+        serde_json::from_str(&units).context("the units file is not valid")?,
+        serde_json::from_str(&agencies).context("the agencies file is not valid")?,
+    ))
+}
+
+async fn serve(s: Settings, listen: Option<String>, demo_flag: bool) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let demo = demo_flag || s.demo.unwrap_or(false);
+    let listen = listen
+        .or_else(|| s.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let db = open(&s).await?;
+    db.migrate().await?;
+    let config = web_config(&s, demo)?;
+    let (units, city) = reference_data(&s)?;
+    let counts = db
+        .import_reference(
+            OffsetDateTime::now_utc(),
+            &units,
+            &all_agencies(&units, &city),
+        )
+        .await?;
+    tracing::info!(
+        units_changed = counts.units,
+        agencies_changed = counts.agencies,
+        "reference data loaded"
+    );
+    if demo {
+        demo::load(&db, &config).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        database = %redact_url(&s.database_url()),
+        demo,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "cityhall ready"
+    );
+    let state = AppState::new(db.clone(), config);
+    cityhall_web::serve(state, listener, shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn user_add(
+    s: &Settings,
+    username: &str,
+    role: &str,
+    agency: Option<&str>,
+    full_name: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let username = Username::parse(username)
+        .map_err(|_| anyhow::anyhow!("invalid username: 3–64 of a–z 0–9 . _ - @ +"))?;
+    let role = Role::parse(role).map_err(|_| {
+        anyhow::anyhow!(
+            "unknown role {role}: use citizen, officer, agency_admin, city_admin or auditor"
+        )
+    })?;
+    let full_name = FullName::parse(full_name.unwrap_or(username.as_str()))
+        .map_err(|_| anyhow::anyhow!("invalid full name"))?;
+    let db = open(s).await?;
+    db.migrate().await?;
+    let config = web_config(s, false)?;
+    let agency = match (role.needs_agency(), agency) {
+        (true, None) => anyhow::bail!("role {} needs --agency CODE", role.as_str()),
+        (true, Some(a)) => {
+            let a = a.trim().to_uppercase();
+            if db.agency(&a).await?.is_none() {
+                // Reference data may not be loaded yet on a fresh database.
+                let (units, city) = reference_data(s)?;
+                db.import_reference(
+                    OffsetDateTime::now_utc(),
+                    &units,
+                    &all_agencies(&units, &city),
+                )
+                .await?;
+                if db.agency(&a).await?.is_none() {
+                    anyhow::bail!("no agency with code {a}");
+                }
+            }
+            Some(a)
+        }
+        (false, Some(_)) => anyhow::bail!(
+            "role {} is not scoped to an agency; drop --agency",
+            role.as_str()
+        ),
+        (false, None) => None,
+    };
+    let password = if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Repeat: ")?;
+        if p != again {
+            anyhow::bail!("the passwords do not match");
+        }
+        p
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    check_new_password(&password).map_err(|_| {
+        anyhow::anyhow!("the password needs 10–256 characters and must not be trivial")
+    })?;
+    let hash = cityhall_web::auth::hash_password(&password)?;
+    let id = db
+        .create_user(
+            OffsetDateTime::now_utc(),
+            "cli",
+            cityhall_db::identity::NewUser {
+                username: username.as_str(),
+                full_name: full_name.as_str(),
+                email: None,
+                phone: None,
+                password_hash: &hash,
+                national_id_hash: None,
+                national_id_hint: None,
+                assurance: "none",
+                ward_code: None,
+                roles: vec![(role, agency.as_deref())],
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            cityhall_db::StoreError::Conflict(_) => {
+                anyhow::anyhow!("the username {} is taken", username.as_str())
+            }
+            e => e.into(),
+        })?;
+    db.seal(&config.audit_key, config.checkpoint_every).await?;
+    println!(
+        "created {} ({}) with id {id}",
+        username.as_str(),
+        role.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(s: &Settings, max_lag: i64) -> anyhow::Result<ExitCode> {
+    let db = open(s).await?;
+    let config = web_config(s, false)?;
+    let r = db
+        .verify(&config.audit_key.verifying_key(), OffsetDateTime::now_utc())
+        .await?;
+    println!("sealed entries: {}", r.sealed);
+    println!("signed checkpoints: {}", r.checkpoints);
+    match r.oldest_pending_secs {
+        Some(age) => println!("waiting to be sealed: {} (oldest {age} s)", r.pending),
+        None => println!("waiting to be sealed: 0"),
+    }
+    if let Some(p) = r.problem {
+        println!("TAMPERED: {p}");
+        return Ok(ExitCode::from(1));
+    }
+    if r.oldest_pending_secs.is_some_and(|a| a > max_lag) {
+        println!("LAGGING: an entry has waited more than {max_lag} s to be sealed — is the server's sealer running?");
+        return Ok(ExitCode::from(3));
+    }
+    println!("OK: the audit log is intact");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(s: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
+    let dir = s.data_dir();
+    let url = s.database_url();
+    let staging = tempfile::Builder::new()
+        .prefix("cityhall-backup")
+        .tempdir()?;
+    let db_copy = staging.path().join("cityhall.db");
+    let engine = Engine::from_url(&url);
+    if engine == Some(Engine::Sqlite) {
+        let db = open(s).await?;
+        // VACUUM INTO is a consistent snapshot taken while the server keeps running.
+        if let Db::Sqlite { writer, .. } = &db {
+            sqlx::query("VACUUM INTO $1")
+                .bind(db_copy.display().to_string())
+                .execute(writer)
+                .await
+                .context("copying the SQLite database")?;
+        }
+        db.close().await;
+    } else {
+        eprintln!(
+            "note: the database is PostgreSQL; back it up with pg_dump (e.g. `pg_dump -Fc -f cityhall.dump {}`). \
+             This backup holds the keys and stored files only.",
+            redact_url(&url)
+        );
+    }
+    let out =
+        std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?;
+    let mut tar = tar::Builder::new(out);
+    if db_copy.exists() {
+        tar.append_path_with_name(&db_copy, "cityhall.db")?;
+    }
+    for sub in ["keys", "blobs"] {
+        let p = dir.join(sub);
+        if p.exists() {
+            tar.append_dir_all(sub, &p)?;
+        }
+    }
+    tar.into_inner()?.sync_all()?;
+    println!("backup written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(s: &Settings, file: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    let dir = s.data_dir();
+    prepare_data_dir(&dir)?;
+    let target_db = dir.join("cityhall.db");
+    if (target_db.exists() || dir.join("keys").exists()) && !force {
+        anyhow::bail!(
+            "{} already holds a database or keys; stop the server and pass --force to replace them",
+            dir.display()
+        );
+    }
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let mut archive = tar::Archive::new(f);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let ok = path == Path::new("cityhall.db")
+            || path.starts_with("keys")
+            || path.starts_with("blobs");
+        if !ok
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            anyhow::bail!(
+                "{} is not a cityhall backup (unexpected entry {})",
+                file.display(),
+                path.display()
+            );
+        }
+        if path == Path::new("cityhall.db") {
+            for ext in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("cityhall.db{ext}")));
+            }
+        }
+        entry.unpack_in(&dir)?;
+    }
+    if Engine::from_url(&s.database_url()) == Some(Engine::Postgres) {
+        eprintln!("note: restore the PostgreSQL database itself with pg_restore.");
+    }
+    println!("restored {} into {}", file.display(), dir.display());
+    Ok(ExitCode::SUCCESS)
+}
