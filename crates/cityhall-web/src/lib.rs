@@ -122,12 +122,13 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })
-        .layer(middleware::from_fn_with_state(state.clone(), finish))
+        // Inside `finish`, so their refusals (413, 408) are rendered like every other error.
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), finish))
         .layer(middleware::from_fn(ops::track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
