@@ -527,7 +527,8 @@ web_test!(authorization_matrix, |engine: Engine| async move {
             assert_eq!(got, expected[i], "GET {path} as {}", roles[i]);
         }
     }
-    let posts: &[(&str, &[(&str, &str)], [u16; 6])] = &[
+    type FormCase<'a> = (&'a str, &'a [(&'a str, &'a str)], [u16; 6]);
+    let posts: &[FormCase] = &[
         (
             "/staff/verify-identity",
             &[("username", "nobody"), ("national_id", "079090000001")],
