@@ -1,0 +1,72 @@
+import { expect, test, type Page } from '@playwright/test';
+import { expectAccessiblePage } from './a11y';
+import { gotoExpectStatus, login, submitLogin, unique } from './helpers';
+
+// Every page passes axe-core (no serious or critical violation of WCAG 2.1 A/AA) and fits
+// the viewport, in both projects: desktop (1280 px) and phone (360 px).
+const pages: { name: string; open: (page: Page) => Promise<void> }[] = [
+  { name: 'home (vi)', open: async (page) => gotoExpectStatus(page, '/', 200) },
+  { name: 'home (en)', open: async (page) => gotoExpectStatus(page, '/?lang=en', 200) },
+  { name: 'login', open: async (page) => gotoExpectStatus(page, '/login', 200) },
+  { name: 'signup', open: async (page) => gotoExpectStatus(page, '/signup', 200) },
+  {
+    name: 'login error',
+    open: async (page) => {
+      await submitLogin(page, `nobody-${unique()}`, 'not-the-password');
+      await expect(page.getByRole('alert').first()).toBeVisible();
+    },
+  },
+  {
+    name: 'account (citizen1)',
+    open: async (page) => {
+      await login(page, 'citizen1');
+    },
+  },
+  {
+    name: 'staff console (officer.tuphap)',
+    open: async (page) => {
+      await login(page, 'officer.tuphap');
+      await gotoExpectStatus(page, '/staff', 200);
+    },
+  },
+  {
+    name: 'admin agencies (admin)',
+    open: async (page) => {
+      await login(page, 'admin');
+      await gotoExpectStatus(page, '/admin/agencies', 200);
+    },
+  },
+  {
+    name: 'admin users (admin)',
+    open: async (page) => {
+      await login(page, 'admin');
+      await gotoExpectStatus(page, '/admin/users', 200);
+    },
+  },
+  {
+    name: 'forbidden (citizen1 on /staff)',
+    open: async (page) => {
+      await login(page, 'citizen1');
+      await gotoExpectStatus(page, '/staff', 403);
+    },
+  },
+  {
+    name: 'audit log (auditor)',
+    open: async (page) => {
+      await login(page, 'auditor');
+      await gotoExpectStatus(page, '/audit', 200);
+    },
+  },
+  { name: 'password reset', open: async (page) => gotoExpectStatus(page, '/password/forgot', 200) },
+  { name: 'english sign-up', open: async (page) => gotoExpectStatus(page, '/signup?lang=en', 200) },
+  { name: 'not found', open: async (page) => gotoExpectStatus(page, '/khong-ton-tai', 404) },
+];
+
+test.describe('accessibility and layout', () => {
+  for (const { name, open } of pages) {
+    test(name, async ({ page }) => {
+      await open(page);
+      await expectAccessiblePage(page);
+    });
+  }
+});
