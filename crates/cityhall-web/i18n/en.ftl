@@ -166,3 +166,7 @@ audit-when = When
 audit-actor = Actor
 audit-action = Action
 audit-object = Object
+account-verify-oidc = Verify my identity with the national e-ID
+account-verified-notice = Your identity is verified.
+err-oidc-down = The e-ID service cannot be reached. Please try again later.
+err-oidc-failed = Verification with the e-ID did not succeed. Please try again.

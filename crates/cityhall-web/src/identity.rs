@@ -641,6 +641,8 @@ struct AccountPage<'a> {
     totp_secret: Option<String>,
     notice: Option<String>,
     error: Option<String>,
+    /// Offer verification through the identity provider.
+    oidc: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -677,6 +679,7 @@ async fn account(
         match q.notice.as_str() {
             "welcome" => Some(p.t("account-created")),
             "totp" => Some(p.t("account-totp-enabled")),
+            "verified" => Some(p.t("account-verified-notice")),
             _ => None,
         },
         None,
@@ -732,6 +735,7 @@ async fn account_view(
         totp_secret,
         notice,
         error,
+        oidc: state.config.oidc.is_some() && user.assurance != "verified",
         user: &user,
     })
 }

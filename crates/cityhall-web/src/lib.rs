@@ -25,6 +25,7 @@ pub mod error;
 pub mod i18n;
 pub mod identity;
 pub mod notify;
+pub mod oidc;
 pub mod ops;
 pub mod pages;
 
@@ -61,6 +62,8 @@ pub struct WebConfig {
     pub smtp: Option<SmtpConfig>,
     pub sms_webhook: Option<String>,
     pub outbox_interval: Duration,
+    /// External identity provider that can verify a resident's national ID.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 impl WebConfig {
@@ -79,6 +82,7 @@ impl WebConfig {
             smtp: None,
             sms_webhook: None,
             outbox_interval: Duration::from_millis(200),
+            oidc: None,
         }
     }
 }
@@ -119,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(identity::router())
+        .merge(oidc::router())
         .merge(api::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })

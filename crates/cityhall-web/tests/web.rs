@@ -846,3 +846,97 @@ web_test!(
         assert!(sealed, "the sealer chains new entries within its interval");
     }
 );
+
+/// A stand-in national e-ID provider: discovery, and a token endpoint that checks PKCE.
+async fn fake_provider(
+    nonce: std::sync::Arc<std::sync::Mutex<(String, String)>>,
+    national_id: &'static str,
+) -> String {
+    use axum::routing::{get, post};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let b = base.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || {
+                let b = b.clone();
+                async move { axum::Json(serde_json::json!({"issuer": b, "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token")})) }
+            }),
+        )
+        .route(
+            "/token",
+            post({
+                let b = base.clone();
+                move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                    let b = b.clone();
+                    let nonce = nonce.clone();
+                    async move {
+                        use base64::Engine as _;
+                        use sha2::Digest as _;
+                        let (n, challenge) = nonce.lock().unwrap().clone();
+                        let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                        let got = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+                        if f.get("code").map(String::as_str) != Some("good-code") || got != challenge {
+                            return (axum::http::StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": "invalid_grant"})));
+                        }
+                        let claims = serde_json::json!({"iss": b, "aud": "cityhall", "exp": time::OffsetDateTime::now_utc().unix_timestamp() + 300, "nonce": n, "sub": "x", "national_id": national_id});
+                        let enc = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+                        let jwt = format!("{}.{}.sig", enc(&serde_json::json!({"alg": "RS256"})), enc(&claims));
+                        (axum::http::StatusCode::OK, axum::Json(serde_json::json!({"id_token": jwt, "access_token": "a", "token_type": "Bearer"})))
+                    }
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+web_test!(
+    identity_verified_through_the_e_id_provider,
+    |engine: Engine| async move {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new((String::new(), String::new())));
+        let issuer = fake_provider(shared.clone(), "079090001234").await;
+        let iss = issuer.clone();
+        let Some(s) = start(engine, move |c| {
+            c.oidc = Some(cityhall_web::oidc::OidcConfig {
+                issuer: iss.clone(),
+                client_id: "cityhall".into(),
+                client_secret: "s3cret".into(),
+                redirect_url: "http://cityhall.test/auth/oidc/callback".into(),
+                national_id_claim: "national_id".into(),
+            })
+        })
+        .await
+        else {
+            return;
+        };
+        s.user("eid.user", Role::Citizen, None).await;
+        let c = s.signed_in("eid.user").await;
+        let (_, body) = c.text("/account").await;
+        assert!(body.contains("/account/verify/oidc"));
+        let r = c.post_form("/account/verify/oidc", &[]).await;
+        assert_eq!(r.status(), 303);
+        let to = location(&r);
+        assert!(to.starts_with(&format!("{issuer}/authorize?")), "{to}");
+        let params: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(to.split_once('?').unwrap().1).unwrap();
+        assert_eq!(params["code_challenge_method"], "S256");
+        *shared.lock().unwrap() = (params["nonce"].clone(), params["code_challenge"].clone());
+        // A forged state is refused and changes nothing.
+        let r = c
+            .get("/auth/oidc/callback?code=good-code&state=forged")
+            .await;
+        assert_eq!(r.status(), 400);
+        let r = c
+            .get(&format!(
+                "/auth/oidc/callback?code=good-code&state={}",
+                params["state"]
+            ))
+            .await;
+        assert_eq!(location(&r), "/account?notice=verified");
+        let (_, body) = c.text("/account").await;
+        assert!(body.contains("Đã xác thực") && body.contains("••••••••1234"));
+        assert!(body.contains("user.identity.verify"));
+    }
+);

@@ -28,6 +28,17 @@ pub struct SmtpFile {
     pub from: Option<String>,
 }
 
+/// The external OpenID Connect provider that verifies identities (e.g. the national e-ID).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFile {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub redirect_url: Option<String>,
+    pub national_id_claim: Option<String>,
+}
+
 /// Every setting, as the file and the environment name them.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +62,8 @@ pub struct Settings {
     pub log_format: Option<String>,
     #[serde(default)]
     pub smtp: SmtpFile,
+    #[serde(default)]
+    pub oidc: OidcFile,
     #[serde(default)]
     pub calendar: CalendarConfig,
 }
@@ -147,6 +160,21 @@ impl Settings {
         }
         if let Some(v) = env("SMTP_FROM") {
             s.smtp.from = Some(v)
+        }
+        if let Some(v) = env("OIDC_ISSUER") {
+            s.oidc.issuer = Some(v)
+        }
+        if let Some(v) = env("OIDC_CLIENT_ID") {
+            s.oidc.client_id = Some(v)
+        }
+        if let Some(v) = env("OIDC_CLIENT_SECRET") {
+            s.oidc.client_secret = Some(Secret(v))
+        }
+        if let Some(v) = env("OIDC_REDIRECT_URL") {
+            s.oidc.redirect_url = Some(v)
+        }
+        if let Some(v) = env("OIDC_NATIONAL_ID_CLAIM") {
+            s.oidc.national_id_claim = Some(v)
         }
         Ok(s)
     }

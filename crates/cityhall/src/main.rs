@@ -154,8 +154,12 @@ fn main() -> ExitCode {
 fn init_logging(s: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CITYHALL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // Colours only on a terminal: logs redirected to a file or a journal stay plain text.
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if s.log_format.as_deref() == Some("json") {
         b.json().init();
@@ -226,6 +230,26 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens a database that must already exist. Commands that only read it (`audit verify`,
+/// `backup`) must not create an empty one at a mistyped `--data-dir` and report success.
+async fn open_existing(s: &Settings) -> anyhow::Result<Db> {
+    let url = s.database_url();
+    if Engine::from_url(&url) == Some(Engine::Sqlite) {
+        let file = url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .map(|o| o.get_filename().to_path_buf())
+            .ok()
+            .filter(|f| !f.as_os_str().is_empty() && f != Path::new(":memory:"));
+        if let Some(file) = file.filter(|f| !f.exists()) {
+            anyhow::bail!(
+                "there is no database at {}: check --data-dir (`cityhall migrate` creates one)",
+                file.display()
+            );
+        }
+    }
+    open(s).await
+}
+
 async fn open(s: &Settings) -> anyhow::Result<Db> {
     let url = s.database_url();
     if Engine::from_url(&url) == Some(Engine::Sqlite) {
@@ -253,7 +277,32 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
             .unwrap_or_else(|| "cityhall@localhost".into()),
         starttls: false,
     });
+    let oidc = match (
+        &s.oidc.issuer,
+        &s.oidc.client_id,
+        &s.oidc.client_secret,
+        &s.oidc.redirect_url,
+    ) {
+        (Some(issuer), Some(client_id), Some(secret), Some(redirect_url)) => {
+            Some(cityhall_web::oidc::OidcConfig {
+                issuer: issuer.clone(),
+                client_id: client_id.clone(),
+                client_secret: secret.0.clone(),
+                redirect_url: redirect_url.clone(),
+                national_id_claim: s
+                    .oidc
+                    .national_id_claim
+                    .clone()
+                    .unwrap_or_else(|| "national_id".into()),
+            })
+        }
+        (None, None, None, None) => None,
+        _ => {
+            anyhow::bail!("[oidc] needs issuer, client_id, client_secret and redirect_url together")
+        }
+    };
     Ok(WebConfig {
+        oidc,
         demo,
         secure_cookies: s.secure_cookies.unwrap_or(false),
         session_ttl_secs: s.session_ttl_secs.unwrap_or(8 * 3600),
@@ -445,7 +494,7 @@ async fn user_add(
 }
 
 async fn audit_verify(s: &Settings, max_lag: i64) -> anyhow::Result<ExitCode> {
-    let db = open(s).await?;
+    let db = open_existing(s).await?;
     let config = web_config(s, false)?;
     let r = db
         .verify(&config.audit_key.verifying_key(), OffsetDateTime::now_utc())
@@ -477,7 +526,7 @@ async fn backup(s: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
     let db_copy = staging.path().join("cityhall.db");
     let engine = Engine::from_url(&url);
     if engine == Some(Engine::Sqlite) {
-        let db = open(s).await?;
+        let db = open_existing(s).await?;
         // VACUUM INTO is a consistent snapshot taken while the server keeps running.
         if let Db::Sqlite { writer, .. } = &db {
             sqlx::query("VACUUM INTO $1")
@@ -521,31 +570,69 @@ fn restore(s: &Settings, file: &Path, force: bool) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let mut archive = tar::Archive::new(f);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        let ok = path == Path::new("cityhall.db")
-            || path.starts_with("keys")
-            || path.starts_with("blobs");
+    let archive = || -> anyhow::Result<tar::Archive<std::fs::File>> {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        Ok(tar::Archive::new(f))
+    };
+    let not_a_backup = |why: String| {
+        anyhow::anyhow!(
+            "{} is not a complete cityhall backup: {why}",
+            file.display()
+        )
+    };
+    // First pass: read the whole archive before touching the data folder, so that a
+    // truncated or foreign file cannot replace a working database with half of one.
+    let mut entries = 0;
+    for entry in archive()?
+        .entries()
+        .map_err(|e| not_a_backup(e.to_string()))?
+    {
+        let mut entry = entry.map_err(|e| not_a_backup(e.to_string()))?;
+        let path = entry
+            .path()
+            .map_err(|e| not_a_backup(e.to_string()))?
+            .into_owned();
+        let kind = entry.header().entry_type();
+        let ok = (path == Path::new("cityhall.db") && kind.is_file())
+            || ((path.starts_with("keys") || path.starts_with("blobs"))
+                && (kind.is_file() || kind.is_dir()));
         if !ok
             || path
                 .components()
                 .any(|c| matches!(c, std::path::Component::ParentDir))
         {
-            anyhow::bail!(
-                "{} is not a cityhall backup (unexpected entry {})",
-                file.display(),
-                path.display()
-            );
+            return Err(not_a_backup(format!("unexpected entry {}", path.display())));
         }
+        let size = entry.size();
+        let read = std::io::copy(&mut entry, &mut std::io::sink())
+            .map_err(|e| not_a_backup(e.to_string()))?;
+        if read != size {
+            return Err(not_a_backup(format!("{} is cut short", path.display())));
+        }
+        entries += 1;
+    }
+    if entries == 0 {
+        return Err(not_a_backup("it is empty".into()));
+    }
+    // Second pass: unpack. The database goes to a side file first and is renamed into place.
+    let mut archive = archive()?;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
         if path == Path::new("cityhall.db") {
+            let staged = dir.join("cityhall.db.restoring");
+            entry
+                .unpack(&staged)
+                .with_context(|| format!("cannot write {}", staged.display()))?;
             for ext in ["-wal", "-shm"] {
                 let _ = std::fs::remove_file(dir.join(format!("cityhall.db{ext}")));
             }
+            std::fs::rename(&staged, &target_db)
+                .with_context(|| format!("cannot replace {}", target_db.display()))?;
+        } else {
+            entry.unpack_in(&dir)?;
         }
-        entry.unpack_in(&dir)?;
     }
     if Engine::from_url(&s.database_url()) == Some(Engine::Postgres) {
         eprintln!("note: restore the PostgreSQL database itself with pg_restore.");
