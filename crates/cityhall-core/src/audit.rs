@@ -60,6 +60,11 @@ pub fn digest(detail: &str) -> String {
     hex::encode(Sha256::digest(detail.as_bytes()))
 }
 
+/// The message the signature of the chain's head covers.
+pub fn head_message(seq: i64, hash: &str) -> Vec<u8> {
+    format!("cityhall-audit-head:{seq}:{hash}").into_bytes()
+}
+
 /// The message a checkpoint signs.
 pub fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {
     format!("cityhall-audit-checkpoint:{seq}:{hash}").into_bytes()

@@ -5,7 +5,7 @@
 //! on `audit_head`), so the chain does not serialise every write of the platform. The lag
 //! between a write and its seal is bounded by the sealer's period and reported by `verify`.
 
-use cityhall_core::audit::{checkpoint_message, digest, ChainEntry, GENESIS_HASH};
+use cityhall_core::audit::{checkpoint_message, digest, head_message, ChainEntry, GENESIS_HASH};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use time::OffsetDateTime;
 use tracing::instrument;
@@ -173,10 +173,11 @@ impl AuditStore for Db {
             }
         }
         tx!(&mut tx, |c| sqlx::query(
-            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"
+            "UPDATE audit_head SET seq = $1, hash = $2, signature = $3 WHERE id = 1"
         )
         .bind(seq)
         .bind(&hash)
+        .bind(hex::encode(key.sign(&head_message(seq, &hash)).to_bytes()))
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -249,8 +250,8 @@ impl AuditStore for Db {
                 report.sealed += 1;
             }
         }
-        let head: (i64, String) = run!(self, |c| sqlx::query_as(
-            "SELECT seq, hash FROM audit_head WHERE id = 1"
+        let head: (i64, String, String) = run!(self, |c| sqlx::query_as(
+            "SELECT seq, hash, signature FROM audit_head WHERE id = 1"
         )
         .fetch_one(c)
         .await)?;
@@ -260,6 +261,18 @@ impl AuditStore for Db {
                  deleted or the head was changed",
                 report.sealed, head.0, report.sealed
             ));
+        }
+        if report.problem.is_none() && head.0 > 0 {
+            let sig = hex::decode(&head.2)
+                .ok()
+                .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok());
+            if !sig.is_some_and(|s| key.verify(&head_message(head.0, &head.1), &s).is_ok()) {
+                report.problem = Some(format!(
+                    "the head of the chain (entry #{}) is not signed by the configured key — \
+                     the newest entries were rewritten, or the key differs",
+                    head.0
+                ));
+            }
         }
         if report.problem.is_none() {
             let kid = key_id(key);

@@ -86,7 +86,10 @@ both_engines!(audit_chain_is_intact_and_signed, |db: Db| async move {
     // Another key does not verify the checkpoints.
     let other = SigningKey::from_bytes(&[9u8; 32]).verifying_key();
     let r = db.verify(&other, now()).await.unwrap();
-    assert!(r.problem.unwrap().contains("checkpoint"));
+    assert!(
+        r.problem.unwrap().contains("key"),
+        "another key is named as the cause"
+    );
 });
 
 both_engines!(audit_catches_an_edited_entry, |db: Db| async move {
@@ -316,3 +319,49 @@ both_engines!(outbox_claims_once_and_retries, |db: Db| async move {
     let stats = db.outbox_stats().await.unwrap();
     assert_eq!((stats.queued, stats.sent), (2, 1));
 });
+
+both_engines!(
+    audit_catches_a_rewritten_tail_before_any_checkpoint,
+    |db: Db| async move {
+        write_entries(&db, 5).await;
+        db.seal(&key(), 1000).await.unwrap();
+        assert_eq!(problem(&db).await, None);
+        // A forger rewrites the newest entry and recomputes its hash and the head, but cannot sign.
+        let mut tx = db.begin().await.unwrap();
+        let e: cityhall_db::audit::Entry = tx!(&mut tx, |c| sqlx::query_as(
+        "SELECT id, seq, at, actor, action, object_type, object_id, subject_user_id, detail, digest, prev_hash, hash FROM audit_log WHERE seq = 5"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+        let forged = cityhall_core::audit::ChainEntry {
+            seq: 5,
+            id: &e.id,
+            at_micros: e.at,
+            actor: "mallory",
+            action: &e.action,
+            object_type: &e.object_type,
+            object_id: &e.object_id,
+            subject_user_id: None,
+            digest: &e.digest,
+        }
+        .hash(e.prev_hash.as_deref().unwrap());
+        tx!(&mut tx, |c| sqlx::query(
+            "UPDATE audit_log SET actor = 'mallory', hash = $1 WHERE seq = 5"
+        )
+        .bind(&forged)
+        .execute(c)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        tx!(&mut tx, |c| sqlx::query("UPDATE audit_head SET hash = $1")
+            .bind(&forged)
+            .execute(c)
+            .await
+            .map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        let p = problem(&db).await.expect("tampering found");
+        assert!(p.contains("head"), "{p}");
+    }
+);

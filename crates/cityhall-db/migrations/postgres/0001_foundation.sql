@@ -113,7 +113,10 @@ CREATE INDEX audit_log_subject ON audit_log(subject_user_id, at);
 CREATE TABLE audit_head (
     id BIGINT PRIMARY KEY,
     seq BIGINT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    -- Ed25519 signature of the head, renewed at every seal: rewriting the newest entries
+    -- and the head together is caught without waiting for the next checkpoint.
+    signature TEXT NOT NULL DEFAULT ''
 );
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 
