@@ -266,7 +266,7 @@ impl AuditStore for Db {
             let sig = hex::decode(&head.2)
                 .ok()
                 .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok());
-            if !sig.is_some_and(|s| key.verify(&head_message(head.0, &head.1), &s).is_ok()) {
+            if sig.is_none_or(|s| key.verify(&head_message(head.0, &head.1), &s).is_err()) {
                 report.problem = Some(format!(
                     "the head of the chain (entry #{}) is not signed by the configured key — \
                      the newest entries were rewritten, or the key differs",
