@@ -170,3 +170,6 @@ account-verify-oidc = Verify my identity with the national e-ID
 account-verified-notice = Your identity is verified.
 err-oidc-down = The e-ID service cannot be reached. Please try again later.
 err-oidc-failed = Verification with the e-ID did not succeed. Please try again.
+admin-roles-title = Grant or revoke a role
+admin-action = Action
+admin-save = Save

@@ -170,3 +170,6 @@ account-verify-oidc = Xác thực danh tính qua định danh điện tử
 account-verified-notice = Danh tính của bạn đã được xác thực.
 err-oidc-down = Không kết nối được hệ thống định danh điện tử. Vui lòng thử lại sau.
 err-oidc-failed = Xác thực qua định danh điện tử không thành công. Vui lòng thử lại.
+admin-roles-title = Cấp hoặc thu hồi vai trò
+admin-action = Thao tác
+admin-save = Lưu

@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin_users).post(admin_create_user))
         .route("/admin/users/{id}/disable", post(admin_disable))
         .route("/admin/users/{id}/enable", post(admin_enable))
-        .route("/admin/users/{id}/roles", post(admin_roles))
+        .route("/admin/roles", post(admin_roles))
         .route("/audit", get(audit_page))
 }
 
@@ -549,7 +549,18 @@ async fn forgot(
                 .map(|ph| (Channel::Sms, ph.e164())),
             _ => None,
         };
-        if let (Some((channel, to)), false) = (channel, u.disabled) {
+        // At most a few codes per account per window, so the form cannot be used to flood
+        // someone's phone; the page answers the same either way.
+        let key = format!("reset:{}", u.id);
+        let now = OffsetDateTime::now_utc();
+        let flooded = matches!(
+            state.db.throttle_state(now, &key).await?,
+            Throttle::Locked { .. }
+        ) || matches!(
+            state.db.throttle_failure(now, &key).await?,
+            Throttle::Locked { .. }
+        );
+        if let (Some((channel, to)), false, false) = (channel, u.disabled, flooded) {
             let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
             let body = p.tr.t_with("reset-message-body", &[("code", &code)]);
             let subject = p.t("reset-message-subject");
@@ -1213,6 +1224,7 @@ async fn admin_enable(
 
 #[derive(Deserialize)]
 struct RoleForm {
+    username: String,
     action: String,
     role: String,
     #[serde(default)]
@@ -1221,20 +1233,33 @@ struct RoleForm {
 
 async fn admin_roles(
     State(state): State<AppState>,
+    p: PageCtx,
     admin: Admin,
-    Path(id): Path<String>,
     CsrfForm(f): CsrfForm<RoleForm>,
 ) -> AppResult<Response> {
-    let u = managed_user(&state, &admin, &id).await?;
-    let role =
-        Role::parse(&f.role).map_err(|e| AppError::fields(vec![("role".into(), e.key.into())]))?;
+    let Some(found) = state
+        .db
+        .user_by_login(&normalize_login(&f.username))
+        .await?
+    else {
+        return users_view(
+            &state,
+            &p,
+            &admin,
+            "",
+            None,
+            vec![p.t("err-user-not-found")],
+        )
+        .await;
+    };
+    let u = managed_user(&state, &admin, &found.id).await?;
+    let Ok(role) = Role::parse(&f.role) else {
+        return users_view(&state, &p, &admin, "", None, vec![p.t("err-role")]).await;
+    };
     let agency = f.agency.trim().to_uppercase();
     let agency = if role.needs_agency() {
         if state.db.agency(&agency).await?.is_none() {
-            return Err(AppError::fields(vec![(
-                "agency".into(),
-                "err-agency".into(),
-            )]));
+            return users_view(&state, &p, &admin, "", None, vec![p.t("err-agency")]).await;
         }
         Some(agency)
     } else {

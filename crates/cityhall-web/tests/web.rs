@@ -940,3 +940,165 @@ web_test!(
         assert!(body.contains("user.identity.verify"));
     }
 );
+
+web_test!(admins_grant_and_revoke_roles, |engine: Engine| async move {
+    let Some(s) = start(engine, |_| {}).await else {
+        return;
+    };
+    s.user("boss2", Role::CityAdmin, None).await;
+    let id = s.user("promoted", Role::Citizen, None).await;
+    let c = s.signed_in("boss2").await;
+    let r = c
+        .post_form(
+            "/admin/roles",
+            &[
+                ("username", "promoted"),
+                ("role", "officer"),
+                ("agency", "ca-26740"),
+                ("action", "grant"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let roles = s.db.roles_of(&id).await.unwrap();
+    assert!(
+        roles
+            .iter()
+            .any(|r| r.role == "officer" && r.agency_code == "CA-26740"),
+        "{roles:?}"
+    );
+    // The new officer can open the staff desk at once.
+    assert_eq!(
+        s.signed_in("promoted").await.get("/staff").await.status(),
+        200
+    );
+    let r = c
+        .post_form(
+            "/admin/roles",
+            &[
+                ("username", "promoted"),
+                ("role", "officer"),
+                ("agency", "CA-26740"),
+                ("action", "revoke"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(s.db.roles_of(&id).await.unwrap().len(), 1);
+    let r = c
+        .post_form(
+            "/admin/roles",
+            &[
+                ("username", "nobody"),
+                ("role", "officer"),
+                ("agency", "CA-26740"),
+                ("action", "grant"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = c
+        .post_form(
+            "/admin/roles",
+            &[
+                ("username", "promoted"),
+                ("role", "officer"),
+                ("agency", "NOPE"),
+                ("action", "grant"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let trail = s.db.entries_for_subject(&id, 20).await.unwrap();
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "user.role.grant" && e.actor == "boss2"));
+    assert!(trail.iter().any(|e| e.action == "user.role.revoke"));
+});
+
+web_test!(
+    sms_goes_through_the_webhook_and_is_retried,
+    |engine: Engine| async move {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // A gateway that fails the first call and accepts the next.
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+        let (calls2, got2) = (calls.clone(), got.clone());
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+                let (calls, got) = (calls2.clone(), got2.clone());
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    got.lock().unwrap().push(v);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook = format!("http://{}/sms", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let Some(s) = start(engine, move |c| c.sms_webhook = Some(hook)).await else {
+            return;
+        };
+        let c = Client::new(&s);
+        c.post_form(
+            "/signup",
+            &[
+                ("contact", "0987654321"),
+                ("full_name", "Phone User"),
+                ("password", "long-enough-pass"),
+                ("password_confirm", "long-enough-pass"),
+            ],
+        )
+        .await;
+        c.post_form("/password/forgot", &[("login", "0987 654 321")])
+            .await;
+        // The first attempt failed; the message waits for its backoff and is not lost.
+        for _ in 0..50 {
+            if calls.load(Ordering::SeqCst) >= 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let stats = cityhall_db::NotifyStore::outbox_stats(&s.db).await.unwrap();
+        assert_eq!((stats.queued, stats.sent), (1, 0));
+        // Time passes (the retry is due); the worker delivers it once.
+        let mut tx = s.db.begin().await.unwrap();
+        cityhall_db::tx!(&mut tx, |c| sqlx::query(
+            "UPDATE outbox SET next_attempt_at = 0"
+        )
+        .execute(c)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        for _ in 0..50 {
+            if !got.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["to"], "+84987654321");
+        assert!(got[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Mã lấy lại mật khẩu"));
+        // Asking again and again does not flood the phone.
+        for _ in 0..8 {
+            c.post_form("/password/forgot", &[("login", "0987654321")])
+                .await;
+        }
+        let count: i64 =
+            cityhall_db::run!(&s.db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+                .fetch_one(c)
+                .await)
+            .unwrap();
+        assert!(count <= 5, "{count} messages queued");
+    }
+);
