@@ -56,6 +56,31 @@ pub struct NewUser<'a> {
     pub roles: Vec<(Role, Option<&'a str>)>,
 }
 
+impl<'a> NewUser<'a> {
+    /// An account with one role and nothing else known about the person yet (staff created
+    /// by an admin or the CLI).
+    pub fn with_role(
+        username: &'a str,
+        full_name: &'a str,
+        password_hash: &'a str,
+        role: Role,
+        agency: Option<&'a str>,
+    ) -> Self {
+        NewUser {
+            username,
+            full_name,
+            email: None,
+            phone: None,
+            password_hash,
+            national_id_hash: None,
+            national_id_hint: None,
+            assurance: "none",
+            ward_code: None,
+            roles: vec![(role, agency)],
+        }
+    }
+}
+
 /// A signed-in session and who it belongs to.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {

@@ -44,8 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/verify-identity", post(verify_identity))
         .route("/admin/agencies", get(admin_agencies))
         .route("/admin/users", get(admin_users).post(admin_create_user))
-        .route("/admin/users/{id}/disable", post(admin_disable))
-        .route("/admin/users/{id}/enable", post(admin_enable))
+        .route("/admin/users/{id}/{action}", post(admin_set_disabled))
         .route("/admin/roles", post(admin_roles))
         .route("/audit", get(audit_page))
 }
@@ -1162,18 +1161,7 @@ async fn admin_create_user(
         .create_user(
             OffsetDateTime::now_utc(),
             admin.0.username(),
-            NewUser {
-                username: username.as_str(),
-                full_name: name.as_str(),
-                email: None,
-                phone: None,
-                password_hash: &hash,
-                national_id_hash: None,
-                national_id_hint: None,
-                assurance: "none",
-                ward_code: None,
-                roles: vec![(role, agency_ref)],
-            },
+            NewUser::with_role(username.as_str(), name.as_str(), &hash, role, agency_ref),
         )
         .await?;
     let q = serde_urlencoded::to_string([("notice", username.as_str())]).unwrap_or_default();
@@ -1194,30 +1182,27 @@ async fn managed_user(state: &AppState, admin: &Admin, id: &str) -> AppResult<Us
     Ok(user)
 }
 
-async fn admin_disable(
+/// `POST /admin/users/{id}/disable` and `/enable`.
+async fn admin_set_disabled(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> AppResult<Response> {
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(AppError::not_found()),
+    };
     let u = managed_user(&state, &admin, &id).await?;
     state
         .db
-        .set_disabled(OffsetDateTime::now_utc(), admin.0.username(), &u.id, true)
-        .await?;
-    Ok(Redirect::to("/admin/users?notice=saved").into_response())
-}
-
-async fn admin_enable(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
-) -> AppResult<Response> {
-    let u = managed_user(&state, &admin, &id).await?;
-    state
-        .db
-        .set_disabled(OffsetDateTime::now_utc(), admin.0.username(), &u.id, false)
+        .set_disabled(
+            OffsetDateTime::now_utc(),
+            admin.0.username(),
+            &u.id,
+            disabled,
+        )
         .await?;
     Ok(Redirect::to("/admin/users?notice=saved").into_response())
 }

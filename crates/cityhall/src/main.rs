@@ -464,18 +464,13 @@ async fn user_add(
         .create_user(
             OffsetDateTime::now_utc(),
             "cli",
-            cityhall_db::identity::NewUser {
-                username: username.as_str(),
-                full_name: full_name.as_str(),
-                email: None,
-                phone: None,
-                password_hash: &hash,
-                national_id_hash: None,
-                national_id_hint: None,
-                assurance: "none",
-                ward_code: None,
-                roles: vec![(role, agency.as_deref())],
-            },
+            cityhall_db::identity::NewUser::with_role(
+                username.as_str(),
+                full_name.as_str(),
+                &hash,
+                role,
+                agency.as_deref(),
+            ),
         )
         .await
         .map_err(|e| match e {

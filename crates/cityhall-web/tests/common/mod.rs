@@ -81,18 +81,7 @@ impl TestServer {
             .create_user(
                 OffsetDateTime::now_utc(),
                 "test",
-                NewUser {
-                    username,
-                    full_name: "Người Thử",
-                    email: None,
-                    phone: None,
-                    password_hash: &hash,
-                    national_id_hash: None,
-                    national_id_hint: None,
-                    assurance: "none",
-                    ward_code: None,
-                    roles: vec![(role, agency)],
-                },
+                NewUser::with_role(username, "Người Thử", &hash, role, agency),
             )
             .await
             .unwrap()
