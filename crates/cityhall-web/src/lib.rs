@@ -40,8 +40,18 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub from: String,
-    /// Use STARTTLS (production relays); plain for a local sink.
-    pub starttls: bool,
+    pub tls: SmtpTls,
+}
+
+/// How the connection to the SMTP relay is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP, for a relay on the same host or network.
+    None,
+    /// Upgrade with STARTTLS (submission, port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
 }
 
 /// Everything the web layer needs from configuration.

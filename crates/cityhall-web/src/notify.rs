@@ -11,16 +11,20 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use time::OffsetDateTime;
 
-use crate::{AppState, SmtpConfig};
+use crate::{AppState, SmtpConfig, SmtpTls};
 
-fn smtp_transport(c: &SmtpConfig) -> AsyncSmtpTransport<Tokio1Executor> {
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host)
-        .port(c.port)
-        .timeout(Some(Duration::from_secs(20)));
+fn smtp_transport(c: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    type T = AsyncSmtpTransport<Tokio1Executor>;
+    let b = match c.tls {
+        SmtpTls::None => T::builder_dangerous(&c.host),
+        SmtpTls::StartTls => T::starttls_relay(&c.host)?,
+        SmtpTls::Tls => T::relay(&c.host)?,
+    };
+    let mut b = b.port(c.port).timeout(Some(Duration::from_secs(20)));
     if let (Some(u), Some(p)) = (&c.username, &c.password) {
         b = b.credentials(Credentials::new(u.clone(), p.clone()));
     }
-    b.build()
+    Ok(b.build())
 }
 
 async fn deliver(state: &AppState, http: &reqwest::Client, m: &Message) -> anyhow::Result<()> {
@@ -36,7 +40,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, m: &Message) -> anyho
                 .subject(m.subject.clone())
                 .header(ContentType::TEXT_PLAIN)
                 .body(m.body.clone())?;
-            smtp_transport(c).send(email).await?;
+            smtp_transport(c)?.send(email).await?;
             Ok(())
         }
         "sms" => {

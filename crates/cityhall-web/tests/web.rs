@@ -364,7 +364,7 @@ web_test!(
                 username: None,
                 password: None,
                 from: "cityhall@example.vn".into(),
-                starttls: false,
+                tls: cityhall_web::SmtpTls::None,
             });
         })
         .await

@@ -26,6 +26,8 @@ pub struct SmtpFile {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub from: Option<String>,
+    /// `none`, `starttls` (default) or `tls`.
+    pub tls: Option<String>,
 }
 
 /// The external OpenID Connect provider that verifies identities (e.g. the national e-ID).
@@ -160,6 +162,9 @@ impl Settings {
         }
         if let Some(v) = env("SMTP_FROM") {
             s.smtp.from = Some(v)
+        }
+        if let Some(v) = env("SMTP_TLS") {
+            s.smtp.tls = Some(v)
         }
         if let Some(v) = env("OIDC_ISSUER") {
             s.oidc.issuer = Some(v)

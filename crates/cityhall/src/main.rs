@@ -11,7 +11,7 @@ use cityhall_core::calendar::Calendar;
 use cityhall_core::geo::{all_agencies, AgenciesFile, UnitsFile};
 use cityhall_core::identity::{check_new_password, FullName, Role, Username};
 use cityhall_db::{redact_url, AuditStore, Db, DbOptions, Engine, GeoStore, IdentityStore};
-use cityhall_web::{AppState, SmtpConfig, WebConfig};
+use cityhall_web::{AppState, SmtpConfig, SmtpTls, WebConfig};
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
 use time::OffsetDateTime;
@@ -265,9 +265,19 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
     let secret_key = config::key_or_generate(s.secret_key.as_ref(), &dir, "secret.key")?;
     let audit_seed =
         config::key_or_generate(s.audit_signing_key.as_ref(), &dir, "audit-ed25519.key")?;
+    let tls = match s.smtp.tls.as_deref().unwrap_or("starttls") {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        other => anyhow::bail!("smtp.tls = {other:?}: use none, starttls or tls"),
+    };
     let smtp = s.smtp.host.clone().map(|host| SmtpConfig {
+        port: s.smtp.port.unwrap_or(match tls {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+        }),
         host,
-        port: s.smtp.port.unwrap_or(25),
         username: s.smtp.username.clone(),
         password: s.smtp.password.clone().map(|p| p.0),
         from: s
@@ -275,7 +285,7 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
             .from
             .clone()
             .unwrap_or_else(|| "cityhall@localhost".into()),
-        starttls: false,
+        tls,
     });
     let oidc = match (
         &s.oidc.issuer,
