@@ -35,9 +35,16 @@ test.describe('sign in', () => {
     await expect(main).toContainText(DEMO_PASSWORD);
   });
 
-  test('signing in leads to /account, which shows the username', async ({ page }) => {
+  for (const user of DEMO_USERS) {
+    test(`demo account ${user} signs in and sees its account`, async ({ page }) => {
+      await login(page, user);
+      await expect(page.getByTestId('account-username')).toHaveText(user);
+    });
+  }
+
+  test('the demo residents are verified', async ({ page }) => {
     await login(page, 'citizen1');
-    await expect(page.getByTestId('account-username')).toHaveText(/citizen1/);
+    await expect(page.getByTestId('assurance')).toHaveText('Đã xác thực');
   });
 
   test('a wrong password shows an error and opens no session', async ({ page }) => {
