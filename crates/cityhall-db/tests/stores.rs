@@ -365,3 +365,48 @@ both_engines!(
         assert!(p.contains("head"), "{p}");
     }
 );
+
+both_engines!(
+    two_workers_never_claim_the_same_message,
+    |db: Db| async move {
+        let t = now();
+        let mut tx = db.begin().await.unwrap();
+        for i in 0..40 {
+            Db::enqueue(
+                &mut tx,
+                t,
+                NewMessage {
+                    channel: Channel::Email,
+                    recipient: "a@b.vn",
+                    subject: "s",
+                    body: &i.to_string(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // Two replicas' workers claim at the same moment, in small batches, until nothing is left.
+        let worker = |db: Db| async move {
+            let mut mine = vec![];
+            loop {
+                let batch = db.claim(t, 3, 60).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|m| m.id));
+            }
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(worker(db.clone())),
+            tokio::spawn(worker(db.clone()))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut all: Vec<_> = a.iter().chain(b.iter()).cloned().collect();
+        all.sort();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(before, all.len(), "a message was claimed twice");
+        assert_eq!(all.len(), 40);
+    }
+);

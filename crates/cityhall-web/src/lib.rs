@@ -207,7 +207,15 @@ async fn finish(State(state): State<AppState>, mut req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_string();
-    let session = auth::resolve_session(&state, req.headers()).await;
+    // Probes, metrics and assets never need to know who is asking: skip the session lookup.
+    let path = req.uri().path();
+    let anonymous_route =
+        path.starts_with("/static/") || matches!(path, "/healthz" | "/readyz" | "/metrics");
+    let session = if anonymous_route {
+        auth::CurrentSession::default()
+    } else {
+        auth::resolve_session(&state, req.headers()).await
+    };
     let user = session
         .info
         .as_ref()
