@@ -51,7 +51,22 @@ struct Discovery {
     token_endpoint: String,
 }
 
+/// Skipping the ID token's signature relies on TLS: a provider must be `https://`, except on
+/// the loopback interface (a provider run beside the server, or in tests).
+fn trusted_transport(url: &str) -> bool {
+    url.starts_with("https://")
+        || url.starts_with("http://127.0.0.1")
+        || url.starts_with("http://localhost")
+        || url.starts_with("http://[::1]")
+}
+
 async fn discover(http: &reqwest::Client, c: &OidcConfig) -> AppResult<Discovery> {
+    if !trusted_transport(&c.issuer) {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "the identity provider {} must be reached over https",
+            c.issuer
+        )));
+    }
     let url = format!(
         "{}/.well-known/openid-configuration",
         c.issuer.trim_end_matches('/')
@@ -65,6 +80,12 @@ async fn discover(http: &reqwest::Client, c: &OidcConfig) -> AppResult<Discovery
         .json()
         .await
         .map_err(provider_down)?;
+    if !trusted_transport(&d.token_endpoint) {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "the provider's token endpoint {} is not https",
+            d.token_endpoint
+        )));
+    }
     if d.issuer.trim_end_matches('/') != c.issuer.trim_end_matches('/') {
         return Err(AppError::internal(anyhow::anyhow!(
             "the provider's discovery names issuer {} instead of {}",
@@ -262,4 +283,24 @@ fn id_token_claims(jwt: &str) -> Option<serde_json::Value> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tls_or_loopback_providers_are_trusted() {
+        assert!(trusted_transport("https://id.example.gov.vn"));
+        assert!(trusted_transport("http://127.0.0.1:8081"));
+        assert!(!trusted_transport("http://id.example.gov.vn"));
+    }
+
+    #[test]
+    fn claims_are_read_from_the_payload() {
+        let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let jwt = format!("{}.{}.sig", enc("{}"), enc(r#"{"national_id":"079090000001"}"#));
+        assert_eq!(id_token_claims(&jwt).unwrap()["national_id"], "079090000001");
+        assert!(id_token_claims("garbage").is_none());
+    }
 }
