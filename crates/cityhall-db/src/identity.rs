@@ -81,6 +81,16 @@ impl<'a> NewUser<'a> {
     }
 }
 
+/// A personal API token as its owner sees it (the secret itself is never stored).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
 /// A signed-in session and who it belongs to.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -186,6 +196,14 @@ pub trait IdentityStore {
         now: OffsetDateTime,
         token_hash: &str,
     ) -> Result<Option<SessionInfo>>;
+    async fn api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>>;
+    /// Revokes one of the user's own tokens; false if there was none to revoke.
+    async fn revoke_api_token(
+        &self,
+        now: OffsetDateTime,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<bool>;
 
     async fn throttle_state(&self, now: OffsetDateTime, key: &str) -> Result<Throttle>;
     async fn throttle_failure(&self, now: OffsetDateTime, key: &str) -> Result<Throttle>;
@@ -766,6 +784,53 @@ impl IdentityStore for Db {
             mfa_pending: false,
             expires_at: expires_at.unwrap_or(i64::MAX),
         }))
+    }
+
+    #[instrument(skip_all)]
+    async fn api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>> {
+        Ok(run!(self, |c| sqlx::query_as(
+            "SELECT id, name, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE user_id = $1 ORDER BY created_at DESC"
+        )
+        .bind(user_id)
+        .fetch_all(c)
+        .await)?)
+    }
+
+    #[instrument(skip_all)]
+    async fn revoke_api_token(
+        &self,
+        now: OffsetDateTime,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let n = tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL"
+        )
+        .bind(micros(now))
+        .bind(token_id)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if n == 1 {
+            Db::record(
+                &mut tx,
+                now,
+                entry(
+                    user_id,
+                    "user.token.revoke",
+                    user_id,
+                    serde_json::json!({"token_id": token_id}),
+                ),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
     }
 
     #[instrument(skip_all)]

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/totp", post(totp_start))
         .route("/account/totp/confirm", post(totp_confirm))
         .route("/account/password", post(change_password))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/staff", get(staff))
         .route("/staff/verify-identity", post(verify_identity))
         .route("/admin/agencies", get(admin_agencies))
@@ -653,6 +654,8 @@ struct AccountPage<'a> {
     error: Option<String>,
     /// Offer verification through the identity provider.
     oidc: bool,
+    /// (id, name, created, expires, revoked)
+    tokens: Vec<(String, String, String, String, bool)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -690,6 +693,7 @@ async fn account(
             "welcome" => Some(p.t("account-created")),
             "totp" => Some(p.t("account-totp-enabled")),
             "verified" => Some(p.t("account-verified-notice")),
+            "token" => Some(p.t("account-token-revoked")),
             _ => None,
         },
         None,
@@ -746,6 +750,21 @@ async fn account_view(
         notice,
         error,
         oidc: state.config.oidc.is_some() && user.assurance != "verified",
+        tokens: state
+            .db
+            .api_tokens(&user.id)
+            .await?
+            .into_iter()
+            .map(|t| {
+                (
+                    t.id,
+                    t.name,
+                    local_time(t.created_at),
+                    t.expires_at.map(local_time).unwrap_or_default(),
+                    t.revoked_at.is_some(),
+                )
+            })
+            .collect(),
         user: &user,
     })
 }
@@ -787,6 +806,22 @@ async fn totp_confirm(
     let mut res = account_view(&state, &p, &s, None, Some(p.t("mfa-failed"))).await?;
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> AppResult<Response> {
+    if !state
+        .db
+        .revoke_api_token(OffsetDateTime::now_utc(), s.user_id(), &id)
+        .await?
+    {
+        return Err(AppError::not_found());
+    }
+    Ok(Redirect::to("/account?notice=token").into_response())
 }
 
 #[derive(Deserialize)]

@@ -299,8 +299,15 @@ mod tests {
     #[test]
     fn claims_are_read_from_the_payload() {
         let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        let jwt = format!("{}.{}.sig", enc("{}"), enc(r#"{"national_id":"079090000001"}"#));
-        assert_eq!(id_token_claims(&jwt).unwrap()["national_id"], "079090000001");
+        let jwt = format!(
+            "{}.{}.sig",
+            enc("{}"),
+            enc(r#"{"national_id":"079090000001"}"#)
+        );
+        assert_eq!(
+            id_token_claims(&jwt).unwrap()["national_id"],
+            "079090000001"
+        );
         assert!(id_token_claims("garbage").is_none());
     }
 }

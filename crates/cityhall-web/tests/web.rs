@@ -1102,3 +1102,63 @@ web_test!(
         assert!(count <= 5, "{count} messages queued");
     }
 );
+
+web_test!(
+    api_tokens_can_be_revoked_by_their_owner,
+    |engine: Engine| async move {
+        let Some(s) = start(engine, |_| {}).await else {
+            return;
+        };
+        s.user("tok.owner", Role::Citizen, None).await;
+        s.user("tok.other", Role::Citizen, None).await;
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http.post(s.url("/api/v1/auth/token")).json(&serde_json::json!({"username": "tok.owner", "password": PASSWORD, "name": "my script"})).send().await.unwrap().json().await.unwrap();
+        let token = token["token"].as_str().unwrap().to_string();
+        assert_eq!(
+            http.get(s.url("/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let c = s.signed_in("tok.owner").await;
+        let (_, body) = c.text("/account").await;
+        assert!(body.contains("my script"));
+        let id = extract(&body, "action=\"/account/tokens/", "/revoke\"").unwrap();
+        // Someone else cannot revoke it.
+        let other = s.signed_in("tok.other").await;
+        assert_eq!(
+            other
+                .post_form(&format!("/account/tokens/{id}/revoke"), &[])
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            http.get(s.url("/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let r = c
+            .post_form(&format!("/account/tokens/{id}/revoke"), &[])
+            .await;
+        assert_eq!(location(&r), "/account?notice=token");
+        assert_eq!(
+            http.get(s.url("/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let (_, body) = c.text("/account").await;
+        assert!(body.contains("Đã thu hồi"));
+    }
+);
