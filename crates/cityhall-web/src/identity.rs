@@ -147,6 +147,15 @@ fn local_time(us: i64) -> String {
     )
 }
 
+/// Argon2 is deliberately slow: hash on the blocking pool, not on the async workers.
+async fn hash_password_off_thread(password: &str) -> AppResult<String> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
@@ -451,11 +460,7 @@ async fn signup(
         };
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let hash = hash_password_off_thread(&f.password).await?;
     let (email, phone) = match &contact {
         Contact::Email(e) => (Some(e.as_str()), None),
         Contact::Phone(ph) => (None, Some(ph.as_str())),
@@ -611,11 +616,7 @@ async fn reset(
     let user = state.db.user_by_login(&normalize_login(&f.login)).await?;
     let ok = match user {
         Some(u) => {
-            let pw = f.new_password.clone();
-            let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-                .await
-                .map_err(AppError::internal)?
-                .map_err(AppError::internal)?;
+            let hash = hash_password_off_thread(&f.new_password).await?;
             let code_hash = keyed_hash(
                 &state.config.secret_key,
                 &format!("{}:{}", u.id, f.code.trim()),
@@ -851,11 +852,7 @@ async fn change_password(
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }
-    let pw = f.new_password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let hash = hash_password_off_thread(&f.new_password).await?;
     state
         .db
         .set_password(OffsetDateTime::now_utc(), s.username(), s.user_id(), &hash)
@@ -1185,11 +1182,7 @@ async fn admin_create_user(
     else {
         return users_view(&state, &p, &admin, "", None, errors).await;
     };
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let hash = hash_password_off_thread(&f.password).await?;
     let agency_ref = role.needs_agency().then_some(agency.as_str());
     state
         .db
