@@ -199,19 +199,33 @@ impl AuditStore for Db {
         let mut prev = GENESIS_HASH.to_string();
         let mut last_seq = 0i64;
         let mut hashes_at_checkpoints = std::collections::HashMap::new();
-        let checkpoints: Vec<(i64, String, String, String)> = run!(self, |c| sqlx::query_as(
-            "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq"
+        // The head first: everything up to it was committed with it, so the walk below sees a
+        // consistent chain even while the sealer keeps extending it (entries after the head
+        // are left for the next verification).
+        let head: (i64, String, String) = run!(self, |c| sqlx::query_as(
+            "SELECT seq, hash, signature FROM audit_head WHERE id = 1"
         )
-        .fetch_all(c)
+        .fetch_one(c)
         .await)?;
+        let checkpoints: Vec<(i64, String, String, String)> = run!(self, |c| {
+            sqlx::query_as(
+            "SELECT seq, hash, key_id, signature FROM audit_checkpoints WHERE seq <= $1 ORDER BY seq"
+        )
+        .bind(head.0)
+        .fetch_all(c)
+        .await
+        })?;
         let cp_seqs: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.0).collect();
         'walk: loop {
-            let page: Vec<Entry> = run!(self, |c| sqlx::query_as(&format!(
-                "{SELECT_ENTRY} WHERE seq IS NOT NULL AND seq > $1 ORDER BY seq LIMIT 5000"
+            let page: Vec<Entry> = run!(self, |c| {
+                sqlx::query_as(&format!(
+                "{SELECT_ENTRY} WHERE seq IS NOT NULL AND seq > $1 AND seq <= $2 ORDER BY seq LIMIT 5000"
             ))
             .bind(last_seq)
+            .bind(head.0)
             .fetch_all(c)
-            .await)?;
+            .await
+            })?;
             if page.is_empty() {
                 break;
             }
@@ -250,17 +264,28 @@ impl AuditStore for Db {
                 report.sealed += 1;
             }
         }
-        let head: (i64, String, String) = run!(self, |c| sqlx::query_as(
-            "SELECT seq, hash, signature FROM audit_head WHERE id = 1"
-        )
-        .fetch_one(c)
-        .await)?;
         if report.problem.is_none() && (head.0 != report.sealed || head.1 != prev) {
             report.problem = Some(format!(
                 "the chain ends at entry #{} but the head records #{}: entries after #{} were \
                  deleted or the head was changed",
                 report.sealed, head.0, report.sealed
             ));
+        }
+        if report.problem.is_none() {
+            // One statement, so one snapshot: a sealed row past the current head was not put
+            // there by the sealer.
+            let beyond: Option<i64> = run!(self, |c| {
+                sqlx::query_scalar(
+                "SELECT MIN(seq) FROM audit_log WHERE seq > (SELECT seq FROM audit_head WHERE id = 1)"
+            )
+            .fetch_one(c)
+            .await
+            })?;
+            if let Some(seq) = beyond {
+                report.problem = Some(format!(
+                    "entry #{seq} lies beyond the head of the chain — it was added outside the sealer"
+                ));
+            }
         }
         if report.problem.is_none() && head.0 > 0 {
             let sig = hex::decode(&head.2)

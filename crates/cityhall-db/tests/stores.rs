@@ -410,3 +410,40 @@ both_engines!(
         assert_eq!(all.len(), 40);
     }
 );
+
+both_engines!(
+    audit_catches_an_entry_appended_past_the_head,
+    |db: Db| async move {
+        write_entries(&db, 3).await;
+        db.seal(&key(), 100).await.unwrap();
+        exec(
+        &db,
+        "INSERT INTO audit_log (id, seq, at, actor, action, object_type, object_id, detail, digest, prev_hash, hash) \
+         SELECT 'appended', 4, at, 'mallory', 'test.write', 'thing', 'x', detail, digest, hash, hash \
+         FROM audit_log WHERE seq = 3",
+    )
+    .await;
+        let p = problem(&db).await.expect("tampering found");
+        assert!(p.contains("#4") && p.contains("beyond the head"), "{p}");
+    }
+);
+
+both_engines!(
+    verifying_while_the_sealer_runs_finds_no_false_tampering,
+    |db: Db| async move {
+        let writer = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for _ in 0..30 {
+                    write_entries(&db, 2).await;
+                    db.seal(&key(), 5).await.unwrap();
+                }
+            })
+        };
+        while !writer.is_finished() {
+            assert_eq!(problem(&db).await, None);
+        }
+        writer.await.unwrap();
+        assert_eq!(problem(&db).await, None);
+    }
+);
