@@ -662,7 +662,12 @@ web_test!(api_tokens_and_errors, |engine: Engine| async move {
         return;
     };
     s.user("api.user", Role::Officer, Some("SOTUPHAP")).await;
-    let http = reqwest::Client::new();
+    // No kept-alive connections: after refusing an unread body the server closes the
+    // connection, and a pooled client would otherwise reuse it for the next request.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let r = http
         .post(s.url("/api/v1/auth/token"))
         .json(&serde_json::json!({"username": "api.user", "password": PASSWORD}))
