@@ -10,7 +10,7 @@ use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use time::OffsetDateTime;
 use tracing::instrument;
 
-use crate::{micros, new_id, run, tx, Db, Result, StoreError, Tx};
+use crate::{micros, new_id, run, tx, Db, Result, Tx};
 
 /// What happened, by whom, to what. `detail` is the change itself (JSON).
 #[derive(Debug, Clone)]
@@ -365,10 +365,4 @@ pub async fn record_alone(db: &Db, now: OffsetDateTime, e: NewEntry<'_>) -> Resu
     let mut tx = db.begin().await?;
     Db::record(&mut tx, now, e).await?;
     tx.commit().await
-}
-
-impl From<ed25519_dalek::SignatureError> for StoreError {
-    fn from(e: ed25519_dalek::SignatureError) -> Self {
-        StoreError::Other(anyhow::anyhow!("signature: {e}"))
-    }
 }

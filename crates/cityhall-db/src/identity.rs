@@ -248,15 +248,6 @@ fn entry<'a>(
     }
 }
 
-async fn roles_in(tx: &mut Tx, user_id: &str) -> Result<Vec<RoleGrant>> {
-    Ok(tx!(tx, |c| sqlx::query_as(
-        "SELECT role, agency_code FROM user_roles WHERE user_id = $1 ORDER BY role, agency_code"
-    )
-    .bind(user_id)
-    .fetch_all(c)
-    .await)?)
-}
-
 impl IdentityStore for Db {
     #[instrument(skip_all)]
     async fn create_user(
@@ -1038,7 +1029,6 @@ async fn set_password_in(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    let _ = roles_in(tx, user_id).await?;
     Db::record(
         tx,
         now,

@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cityhall_db::StoreError;
 
-use crate::i18n::FieldErrors;
-
 /// What the renderer needs to know about an error.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
@@ -62,16 +60,6 @@ impl AppError {
     }
     pub fn csrf() -> AppError {
         AppError::new(StatusCode::FORBIDDEN, "csrf_failed", "err-csrf")
-    }
-    /// Field errors: 422 with a field → message map.
-    pub fn fields(fields: Vec<(String, String)>) -> AppError {
-        let mut e = AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "err-form",
-        );
-        e.info.fields = fields;
-        e
     }
     pub fn internal(cause: impl Into<anyhow::Error>) -> AppError {
         let mut e = AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error-500");
@@ -177,8 +165,3 @@ pub fn info_for_status(status: StatusCode) -> ErrorInfo {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
-
-/// Field errors translated for display.
-pub fn translate_fields(tr: &crate::i18n::Tr, fields: &[(String, String)]) -> FieldErrors {
-    fields.iter().map(|(f, k)| (f.clone(), tr.t(k))).collect()
-}

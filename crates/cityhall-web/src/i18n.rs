@@ -1,8 +1,7 @@
 //! Translations (Fluent catalogs, Vietnamese first, English second) and the language of a
 //! request: `?lang=` wins and is remembered in a cookie, then the cookie, then Vietnamese.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -105,14 +104,6 @@ impl Tr {
     pub fn has(&self, key: &str) -> bool {
         self.bundle().has_message(key)
     }
-}
-
-/// Field → translated messages, for forms and the JSON error body.
-pub type FieldErrors = HashMap<String, String>;
-
-/// The translator shared by templates.
-pub fn tr(lang: Lang) -> Arc<Tr> {
-    Arc::new(Tr::new(lang))
 }
 
 #[cfg(test)]

@@ -122,18 +122,6 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn local_hhmm(us: i64) -> String {
-    let t = from_micros(us).to_offset(cityhall_core::calendar::VN_OFFSET);
-    format!(
-        "{:02}:{:02} {:02}/{:02}/{}",
-        t.hour(),
-        t.minute(),
-        t.day(),
-        t.month() as u8,
-        t.year()
-    )
-}
-
 fn local_time(us: i64) -> String {
     let t = from_micros(us).to_offset(cityhall_core::calendar::VN_OFFSET);
     format!(
@@ -211,7 +199,7 @@ impl LoginRefusal {
         match self {
             LoginRefusal::Wrong => tr.t("login-failed"),
             LoginRefusal::Locked(until) => {
-                tr.t_with("login-locked", &[("time", &local_hhmm(*until))])
+                tr.t_with("login-locked", &[("time", &local_time(*until))])
             }
             LoginRefusal::Disabled => tr.t("login-disabled"),
         }
