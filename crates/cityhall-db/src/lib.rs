@@ -1,5 +1,5 @@
 //! cityhall storage. One store trait per module (`identity`, `audit`, `geo`, `notify`,
-//! `system`), one implementation on [`Db`], which runs the same SQL text on SQLite and on
+//! `system`, `catalog`, `dossier`, and the `blob` store), one implementation on [`Db`], which runs the same SQL text on SQLite and on
 //! PostgreSQL. The engine is chosen once, from the database URL.
 //!
 //! SQL is written once with `$1` placeholders (SQLite accepts them too); the [`run!`] and
@@ -14,6 +14,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub mod audit;
+pub mod blob;
+pub mod catalog;
+pub mod dossier;
 pub mod geo;
 pub mod identity;
 pub mod notify;
@@ -22,6 +25,9 @@ pub mod system;
 pub mod testing;
 
 pub use audit::AuditStore;
+pub use blob::{BlobBackend, Blobs};
+pub use catalog::CatalogStore;
+pub use dossier::DossierStore;
 pub use geo::GeoStore;
 pub use identity::IdentityStore;
 pub use notify::NotifyStore;

@@ -20,7 +20,7 @@
 //! every replica.
 
 pub mod lunar;
-mod serde_date;
+pub(crate) mod serde_date;
 #[cfg(test)]
 mod tests;
 
