@@ -97,15 +97,14 @@ impl CatalogStore for Db {
         let mut report = CatalogImport::default();
         for p in &file.procedures {
             let hash = p.content_hash();
-            let existing: Option<(i32, String)> =
-                tx!(&mut tx, |c| {
-                    sqlx::query_as(
+            let existing: Option<(i32, String)> = tx!(&mut tx, |c| {
+                sqlx::query_as(
                 "SELECT version, content_hash FROM procedures WHERE code = $1 AND current = TRUE"
             )
             .bind(p.code.as_str())
             .fetch_optional(c)
             .await
-                })?;
+            })?;
             let version: i32 = match &existing {
                 Some((_, h)) if *h == hash => {
                     report.unchanged += 1;

@@ -38,7 +38,7 @@ use crate::{AppState, ReqLang};
 struct ApiDoc;
 
 #[derive(Serialize, ToSchema)]
-struct ErrorDetail {
+pub struct ErrorDetail {
     code: String,
     message: String,
     #[schema(value_type = Option<Object>)]
@@ -46,7 +46,7 @@ struct ErrorDetail {
 }
 
 #[derive(Serialize, ToSchema)]
-struct ErrorBody {
+pub struct ErrorBody {
     error: ErrorDetail,
 }
 

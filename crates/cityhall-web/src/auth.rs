@@ -89,7 +89,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub struct Csrf(pub String);
 
 /// Constant-time comparison.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

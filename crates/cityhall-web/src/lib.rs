@@ -21,6 +21,8 @@ use tower_http::trace::TraceLayer;
 
 pub mod api;
 pub mod auth;
+pub mod catalog;
+pub mod dossier;
 pub mod error;
 pub mod i18n;
 pub mod identity;
@@ -74,6 +76,18 @@ pub struct WebConfig {
     pub outbox_interval: Duration,
     /// External identity provider that can verify a resident's national ID.
     pub oidc: Option<oidc::OidcConfig>,
+    /// The working-day calendar (holidays, overrides) for deadlines.
+    pub calendar: cityhall_core::calendar::Calendar,
+    /// Where attachments are kept.
+    pub blobs: cityhall_db::BlobBackend,
+    /// The address residents reach this site at (for payment return links); may be empty.
+    pub public_url: String,
+    /// Payment provider: its name, its payment page, and the shared signing secret.
+    pub payment_provider: String,
+    pub payment_url: String,
+    pub payment_secret: Vec<u8>,
+    /// Serve the built-in sandbox provider at `/pay/sandbox`.
+    pub payment_sandbox: bool,
 }
 
 impl WebConfig {
@@ -93,6 +107,13 @@ impl WebConfig {
             sms_webhook: None,
             outbox_interval: Duration::from_millis(200),
             oidc: None,
+            calendar: cityhall_core::calendar::Calendar::default(),
+            blobs: cityhall_db::BlobBackend::Database,
+            public_url: String::new(),
+            payment_provider: "sandbox".into(),
+            payment_url: "/pay/sandbox".into(),
+            payment_secret: b"sandbox-secret".to_vec(),
+            payment_sandbox: true,
         }
     }
 }
@@ -101,6 +122,8 @@ pub struct AppInner {
     pub db: Db,
     pub config: WebConfig,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub catalog: catalog::Catalog,
+    pub blobs: cityhall_db::Blobs,
 }
 
 /// The one state type every handler gets.
@@ -116,10 +139,13 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> AppState {
+        let blobs = cityhall_db::Blobs::new(config.blobs.clone());
         AppState(Arc::new(AppInner {
             db,
             config,
             metrics: ops::metrics_handle(),
+            catalog: catalog::Catalog::new().expect("the shipped synonyms parse (tested)"),
+            blobs,
         }))
     }
 }
@@ -135,10 +161,21 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::router())
         .merge(oidc::router())
         .merge(api::router())
+        .merge(catalog::router())
+        .merge(dossier::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })
         // Inside `finish`, so their refusals (413, 408) are rendered like every other error.
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        // Forms and JSON stay small; the upload routes raise their own limit, up to this.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit,
+        ))
+        .layer(RequestBodyLimitLayer::new(
+            state
+                .config
+                .body_limit
+                .max(dossier::MAX_UPLOAD_BYTES * 4 / 3 + 64 * 1024),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
@@ -349,7 +386,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    state.catalog.refresh(&state.db).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let refresher = tokio::spawn(run_catalog_refresh(state.clone(), stop_rx.clone()));
     let sealer = tokio::spawn(run_sealer(state.clone(), stop_rx.clone()));
     let outbox = tokio::spawn(notify::run_worker(state.clone(), stop_rx));
     let app = router(state.clone());
@@ -360,6 +399,7 @@ pub async fn serve(
         .await?;
     let _ = stop_tx.send(true);
     let _ = sealer.await;
+    let _ = refresher.await;
     let _ = outbox.await;
     if let Err(e) = state
         .db
@@ -370,6 +410,19 @@ pub async fn serve(
     }
     tracing::info!(uptime_secs = started.elapsed().as_secs(), "stopped");
     Ok(())
+}
+
+/// Notices catalog imports made by another replica (or the CLI) and reloads.
+async fn run_catalog_refresh(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = state.catalog.refresh(&state.db).await {
+            tracing::warn!(error = %e, "catalog refresh");
+        }
+    }
 }
 
 async fn run_sealer(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {

@@ -62,6 +62,15 @@ pub struct Settings {
     pub agencies_file: Option<PathBuf>,
     pub sms_webhook: Option<String>,
     pub log_format: Option<String>,
+    /// Where attachments live: "files" (DATA_DIR/blobs, the default) or "database"
+    /// (replicas that share nothing but the database).
+    pub blob_store: Option<String>,
+    /// The site's public address, e.g. https://dichvucong.example.vn (payment return links).
+    pub public_url: Option<String>,
+    /// The payment provider's payment page; the built-in sandbox when unset.
+    pub payment_url: Option<String>,
+    /// The secret shared with the payment provider (HMAC-SHA512 of its parameters).
+    pub payment_secret: Option<Secret>,
     #[serde(default)]
     pub smtp: SmtpFile,
     #[serde(default)]
@@ -147,6 +156,18 @@ impl Settings {
         }
         if let Some(v) = env("LOG_FORMAT") {
             s.log_format = Some(v)
+        }
+        if let Some(v) = env("BLOB_STORE") {
+            s.blob_store = Some(v)
+        }
+        if let Some(v) = env("PUBLIC_URL") {
+            s.public_url = Some(v)
+        }
+        if let Some(v) = env("PAYMENT_URL") {
+            s.payment_url = Some(v)
+        }
+        if let Some(v) = env("PAYMENT_SECRET") {
+            s.payment_secret = Some(Secret(v))
         }
         if let Some(v) = env("SMTP_HOST") {
             s.smtp.host = Some(v)

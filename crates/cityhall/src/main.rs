@@ -73,6 +73,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Load or update the procedure catalog from a JSON file (changed procedures get a new
+    /// version; dossiers keep theirs).
+    Import { file: PathBuf },
     /// Vietnamese working-day calendar.
     Calendar {
         #[command(subcommand)]
@@ -200,6 +203,28 @@ async fn run(cmd: Command, s: Settings) -> anyhow::Result<ExitCode> {
         } => audit_verify(&s, max_lag_secs).await,
         Command::Backup { file } => backup(&s, &file).await,
         Command::Restore { file, force } => restore(&s, &file, force),
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let db = open(&s).await?;
+            db.migrate().await?;
+            let (units, city) = reference_data(&s)?;
+            db.import_reference(
+                OffsetDateTime::now_utc(),
+                &units,
+                &all_agencies(&units, &city),
+            )
+            .await?;
+            let r = cityhall_web::catalog::import_file(&db, "cli", &text)
+                .await
+                .with_context(|| format!("{} was not imported; nothing changed", file.display()))?;
+            println!(
+                "added {}, changed {}, unchanged {}",
+                r.added, r.changed, r.unchanged
+            );
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Calendar {
             command: CalendarCommand::Holidays { year },
         } => {
@@ -325,6 +350,33 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
         smtp,
         sms_webhook: s.sms_webhook.clone(),
         outbox_interval: Duration::from_secs(2),
+        calendar: Calendar::try_new(s.calendar.clone()).context("calendar configuration")?,
+        blobs: match s.blob_store.as_deref().unwrap_or("files") {
+            "files" => cityhall_db::BlobBackend::Files(s.data_dir().join("blobs")),
+            "database" => cityhall_db::BlobBackend::Database,
+            other => anyhow::bail!("blob_store is \"files\" or \"database\", not {other:?}"),
+        },
+        public_url: s
+            .public_url
+            .clone()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
+        payment_provider: if s.payment_url.is_some() {
+            "vnpay".into()
+        } else {
+            "sandbox".into()
+        },
+        payment_sandbox: s.payment_url.is_none(),
+        payment_url: s
+            .payment_url
+            .clone()
+            .unwrap_or_else(|| "/pay/sandbox".into()),
+        payment_secret: match &s.payment_secret {
+            Some(p) => p.0.as_bytes().to_vec(),
+            // Derived, so every replica agrees without one more setting.
+            None => cityhall_web::auth::keyed_hash(&secret_key, "payment-sandbox").into_bytes(),
+        },
     })
 }
 
@@ -368,6 +420,15 @@ async fn serve(s: Settings, listen: Option<String>, demo_flag: bool) -> anyhow::
         units_changed = counts.units,
         agencies_changed = counts.agencies,
         "reference data loaded"
+    );
+    let catalog =
+        cityhall_web::catalog::import_file(&db, "system", cityhall_web::catalog::SHIPPED_CATALOG)
+            .await
+            .context("the shipped procedure catalog")?;
+    tracing::info!(
+        added = catalog.added,
+        changed = catalog.changed,
+        "procedure catalog loaded"
     );
     if demo {
         demo::load(&db, &config).await?;

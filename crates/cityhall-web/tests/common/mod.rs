@@ -46,6 +46,9 @@ pub async fn start(engine: Engine, tweak: impl FnOnce(&mut WebConfig)) -> Option
     )
     .await
     .unwrap();
+    cityhall_web::catalog::import_file(&db, "test", cityhall_web::catalog::SHIPPED_CATALOG)
+        .await
+        .unwrap();
     let mut config = WebConfig::for_tests();
     tweak(&mut config);
     let state = AppState::new(db.clone(), config);
