@@ -716,6 +716,7 @@ where
 }
 
 /// A new event row for `dossier` at `now`.
+#[allow(clippy::too_many_arguments)]
 pub fn event(
     dossier_id: &str,
     now: OffsetDateTime,

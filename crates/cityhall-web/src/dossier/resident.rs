@@ -399,7 +399,7 @@ pub async fn check_application(
                     values.insert(name.to_string(), format!("wallet:{}", w.id));
                     reused.push(Reused::Wallet {
                         field: name.to_string(),
-                        doc: w.clone(),
+                        doc: Box::new(w.clone()),
                     });
                     continue;
                 }
@@ -852,7 +852,7 @@ pub fn viewer(s: &Signed, d: &DossierRow) -> Option<Viewer> {
         return Some(Viewer::Owner);
     }
     let agencies = s.agencies(Role::Officer);
-    if agencies.iter().any(|a| *a == d.agency_code) {
+    if agencies.contains(&d.agency_code) {
         return Some(Viewer::Officer(true));
     }
     if d.desk_agency_code
@@ -1096,10 +1096,9 @@ pub async fn dossier_page(
         ))
     } else if let Some(a) = q.done {
         Some(p.t(&format!("done-{}", a.replace('_', "-"))))
-    } else if let Some(ok) = q.paid {
-        Some(p.t(if ok == "1" { "pay-ok" } else { "pay-failed" }))
     } else {
-        None
+        q.paid
+            .map(|ok| p.t(if ok == "1" { "pay-ok" } else { "pay-failed" }))
     };
     let page = dossier_view(&state, &p, &s, &d, notice, vec![]).await?;
     render(&page)

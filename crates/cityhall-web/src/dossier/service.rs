@@ -65,7 +65,7 @@ pub struct Upload {
 /// A component taken from elsewhere instead of an upload.
 #[derive(Debug, Clone)]
 pub enum Reused {
-    Wallet { field: String, doc: IssuedRow },
+    Wallet { field: String, doc: Box<IssuedRow> },
     Registry { field: String, registry: String },
 }
 
@@ -464,7 +464,7 @@ pub async fn act(
 ) -> AppResult<DossierRow> {
     let mut d = state.db.dossier_by_code(code).await?;
     match who.kind {
-        Actor::Officer if who.agencies.iter().any(|a| *a == d.agency_code) => {}
+        Actor::Officer if who.agencies.contains(&d.agency_code) => {}
         Actor::Applicant if d.owner_id.as_deref() == Some(who.user_id.as_str()) => {}
         Actor::System => {}
         _ => return Err(AppError::forbidden()),
