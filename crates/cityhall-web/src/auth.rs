@@ -131,7 +131,11 @@ where
             .await
             .map_err(|r| {
                 let status = r.status();
-                AppError::literal(status, "payload_too_large", r.body_text())
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::new(status, "payload_too_large", "error-413")
+                } else {
+                    AppError::literal(status, "bad_request", r.body_text())
+                }
             })?;
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::bad_request("error-400"))?;
