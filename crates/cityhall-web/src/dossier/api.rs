@@ -203,7 +203,12 @@ pub async fn create(
             bytes,
         });
     }
-    let wallet = state.db.wallet(s.user_id()).await?;
+    // The wallet is only needed when the caller asks to reuse something.
+    let wallet = if input.reuse.is_empty() {
+        vec![]
+    } else {
+        state.db.wallet(s.user_id()).await?
+    };
     let verified = s.0.user.assurance != "none";
     let checked = check_application(
         &state,
