@@ -60,6 +60,18 @@ const pages: { name: string; open: (page: Page) => Promise<void> }[] = [
   { name: 'password reset', open: async (page) => gotoExpectStatus(page, '/password/forgot', 200) },
   { name: 'english sign-up', open: async (page) => gotoExpectStatus(page, '/signup?lang=en', 200) },
   { name: 'not found', open: async (page) => gotoExpectStatus(page, '/khong-ton-tai', 404) },
+  { name: 'procedure catalog', open: async (page) => gotoExpectStatus(page, '/procedures', 200) },
+  {
+    name: 'procedure search (no diacritics)',
+    open: async (page) => {
+      await gotoExpectStatus(page, '/procedures?q=dang%20ky%20khai%20sinh', 200);
+      await expect(page.getByTestId('catalog-results')).toBeVisible();
+    },
+  },
+  { name: 'procedure (birth registration)', open: async (page) => gotoExpectStatus(page, '/procedures/1.001193', 200) },
+  { name: 'service status', open: async (page) => gotoExpectStatus(page, '/status', 200) },
+  // An unknown result code: the verification page says so, with a 404.
+  { name: 'verify (unknown code)', open: async (page) => gotoExpectStatus(page, '/verify/-', 404) },
 ];
 
 test.describe('accessibility and layout', () => {

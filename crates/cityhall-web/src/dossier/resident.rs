@@ -943,7 +943,7 @@ pub async fn dossier_view<'a>(
             field: spec
                 .field(&f.field)
                 .map(|x| x.title(en).to_string())
-                .unwrap_or(f.field.clone()),
+                .unwrap_or_else(|| p.t("dossier-supplement")),
             name: f.filename,
             source: p.t(&format!("file-source-{}", f.source)),
             stage: p.t(&format!("file-stage-{}", f.stage)),
