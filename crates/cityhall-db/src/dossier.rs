@@ -174,6 +174,8 @@ pub trait DossierStore {
     async fn update_dossier(tx: &mut Tx, d: &DossierRow, expected: i32) -> Result<()>;
     async fn add_event(tx: &mut Tx, e: &EventRow) -> Result<()>;
     async fn add_file(tx: &mut Tx, f: &FileRow) -> Result<()>;
+    /// How many application components were reused (wallet or registry) instead of uploaded.
+    async fn count_reused(tx: &mut Tx, dossier_id: &str) -> Result<i32>;
     /// Removes a draft's file rows for a field (when the resident replaces an upload).
     async fn remove_draft_files(tx: &mut Tx, dossier_id: &str, field: &str) -> Result<u64>;
     async fn dossier(&self, id: &str) -> Result<DossierRow>;
@@ -417,6 +419,17 @@ impl DossierStore for Db {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    async fn count_reused(tx: &mut Tx, dossier_id: &str) -> Result<i32> {
+        let n: i64 = tx!(tx, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM dossier_files WHERE dossier_id = $1 \
+             AND stage = 'application' AND source IN ('wallet', 'registry')"
+        )
+        .bind(dossier_id)
+        .fetch_one(c)
+        .await)?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
     async fn remove_draft_files(tx: &mut Tx, dossier_id: &str, field: &str) -> Result<u64> {

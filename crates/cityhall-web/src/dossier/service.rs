@@ -230,14 +230,11 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
     }
 
     // Attachments: the bytes first (content-addressed), then the rows.
+    let spec = p.form_spec().map_err(AppError::internal)?;
     let doc_of = |field: &str| -> Option<String> {
-        p.form_spec()
-            .ok()
-            .and_then(|f| f.field(field).cloned())
-            .and_then(|f| match f.kind {
-                cityhall_core::catalog::FieldKind::File { document } => document,
-                _ => None,
-            })
+        spec.file_fields()
+            .find(|(name, _)| *name == field)
+            .and_then(|(_, doc)| doc.map(str::to_string))
     };
     let source = if s.registered_by.is_some() {
         "scan"
@@ -339,14 +336,7 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
     }
     if s.submit {
         // Counted from what the dossier finally holds (a draft may have collected parts).
-        let files = files_in_tx(&mut tx, &row.id).await?;
-        row.reused_count = i32::try_from(
-            files
-                .iter()
-                .filter(|f| f.0 == "wallet" || f.0 == "registry")
-                .count(),
-        )
-        .unwrap_or(i32::MAX);
+        row.reused_count = Db::count_reused(&mut tx, &row.id).await?;
         // Digitised inputs: every component is a digital file or reused data.
         row.inputs_digitised = true;
         let expected = if existing_draft.is_some() {
@@ -379,7 +369,7 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
             ),
         )
         .await?;
-        notify(&mut tx, state, now, &row, p).await?;
+        notify(&mut tx, now, &row, p).await?;
     } else if existing_draft.is_none() {
         // inserted as a draft: row_version stays 1
     } else {
@@ -412,15 +402,6 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
     .await?;
     tx.commit().await?;
     state.db.dossier(&row.id).await.map_err(Into::into)
-}
-
-async fn files_in_tx(tx: &mut Tx, dossier_id: &str) -> Result<Vec<(String,)>, StoreError> {
-    Ok(cityhall_db::tx!(tx, |c| sqlx::query_as(
-        "SELECT source FROM dossier_files WHERE dossier_id = $1 AND stage = 'application'"
-    )
-    .bind(dossier_id)
-    .fetch_all(c)
-    .await)?)
 }
 
 /// Who is acting.
@@ -751,7 +732,7 @@ pub async fn act(
         },
     )
     .await?;
-    notify(&mut tx, state, now, &d, p).await?;
+    notify(&mut tx, now, &d, p).await?;
     tx.commit().await?;
     Ok(d)
 }
@@ -842,13 +823,7 @@ fn verify_code() -> String {
 }
 
 /// Queues the status-change message to the applicant (email or SMS by the contact's form).
-async fn notify(
-    tx: &mut Tx,
-    state: &AppState,
-    now: OffsetDateTime,
-    d: &DossierRow,
-    p: &Procedure,
-) -> AppResult<()> {
+async fn notify(tx: &mut Tx, now: OffsetDateTime, d: &DossierRow, p: &Procedure) -> AppResult<()> {
     let Some(contact) = d.applicant_contact.as_deref().filter(|c| !c.is_empty()) else {
         return Ok(());
     };
@@ -885,7 +860,6 @@ async fn notify(
         ));
     }
     body.push_str(&format!("\n/dossiers/{code}"));
-    let _ = state;
     Db::enqueue(
         tx,
         now,
