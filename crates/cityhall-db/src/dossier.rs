@@ -192,6 +192,7 @@ pub trait DossierStore {
     async fn inbox(&self, f: &InboxFilter) -> Result<(Vec<DossierRow>, i64)>;
     async fn issue_document(tx: &mut Tx, d: &IssuedRow) -> Result<()>;
     async fn issued_by_code(&self, code: &str) -> Result<IssuedRow>;
+    async fn issued_by_id(&self, id: &str) -> Result<IssuedRow>;
     async fn issued_for_dossier(&self, dossier_id: &str) -> Result<Vec<IssuedRow>>;
     /// The holder's wallet: results issued to them, newest first.
     async fn wallet(&self, owner_id: &str) -> Result<Vec<IssuedRow>>;
@@ -577,6 +578,15 @@ impl DossierStore for Db {
             "{SELECT_ISSUED} WHERE code = $1"
         ))
         .bind(code)
+        .fetch_one(c)
+        .await)?)
+    }
+
+    async fn issued_by_id(&self, id: &str) -> Result<IssuedRow> {
+        Ok(run!(self, |c| sqlx::query_as(&format!(
+            "{SELECT_ISSUED} WHERE id = $1"
+        ))
+        .bind(id)
         .fetch_one(c)
         .await)?)
     }

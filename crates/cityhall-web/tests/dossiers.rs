@@ -461,6 +461,25 @@ web_test!(pages_apply_wallet_reuse_and_payment, |engine| async move {
     let d = s.db.dossier_by_code(&code).await.unwrap();
     assert!(d.fee_paid_online);
     assert_eq!((d.state.as_str(), d.fee_due), ("processing", 8000));
+    let events = s.db.events(&d.id).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "pay").count(), 1);
+    // A payment recorded while the dossier stayed waiting (as an older version could leave
+    // it after a crash between the two): the provider's retried confirmation repairs it.
+    let mut tx = s.db.begin().await.unwrap();
+    cityhall_db::tx!(&mut tx, |c| sqlx::query(
+        "UPDATE dossiers SET state = 'payment', status = 6, fee_paid_online = FALSE WHERE code = $1"
+    )
+    .bind(&code)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    let r = c.get(&back).await;
+    assert_eq!(location(&r), format!("/dossiers/{code}?paid=1"));
+    let d = s.db.dossier_by_code(&code).await.unwrap();
+    assert!(d.fee_paid_online);
+    assert_eq!(d.state, "processing");
     // A forged confirmation is refused.
     let (st, body) = c
         .text("/pay/ipn?vnp_TxnRef=x&vnp_Amount=1&vnp_ResponseCode=00&vnp_SecureHash=00")

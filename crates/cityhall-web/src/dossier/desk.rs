@@ -211,6 +211,7 @@ pub async fn act_submit(
         amount,
         new_date: Some(f.new_date).filter(|s| !s.trim().is_empty()),
         row_version: f.row_version,
+        payment: None,
     };
     let who = ActorRef {
         user_id: o.0.user_id().to_string(),

@@ -17,7 +17,7 @@ use cityhall_db::dossier::PaymentRow;
 use cityhall_db::{micros, new_id, Db, DossierStore, StoreError};
 use time::OffsetDateTime;
 
-use super::service::{self, ActionRequest, ActorRef};
+use super::service::{self, ActionRequest, ActorRef, PaymentConfirmation};
 use crate::auth::{CsrfForm, Signed};
 use crate::error::{AppError, AppResult};
 use crate::pages::{render, PageCtx};
@@ -143,6 +143,35 @@ pub async fn confirm(state: &AppState, params: &BTreeMap<String, String>) -> App
     if params.get("vnp_Amount").and_then(|a| a.parse::<i64>().ok()) != Some(pay.amount * 100) {
         return Ok(Confirm::WrongAmount);
     }
+    if pay.status == "paid" && d.state == "payment" && !d.fee_paid_online {
+        // Paid, but the dossier did not move on (an officer acted at the same instant, or
+        // an earlier version recorded the two apart): a retried confirmation repairs it.
+        let req = ActionRequest {
+            action: "pay".into(),
+            reason: Some(format!(
+                "{} ({})",
+                pay.receipt_no.clone().unwrap_or_default(),
+                pay.provider_ref.clone().unwrap_or_default()
+            )),
+            ..Default::default()
+        };
+        return match service::act(
+            state,
+            OffsetDateTime::now_utc(),
+            &system(),
+            &code,
+            &req,
+            vec![],
+        )
+        .await
+        {
+            Ok(_) => Ok(Confirm::Paid(code)),
+            Err(e) if e.status == axum::http::StatusCode::CONFLICT => {
+                Ok(Confirm::AlreadyDone(code))
+            }
+            Err(e) => Err(e),
+        };
+    }
     if pay.status != "pending" {
         return Ok(Confirm::AlreadyDone(code));
     }
@@ -166,27 +195,35 @@ pub async fn confirm(state: &AppState, params: &BTreeMap<String, String>) -> App
         &pay_stamp(now)[2..8],
         &txn[txn.len().saturating_sub(8)..].to_uppercase()
     );
-    let mut tx = state.db.begin().await?;
-    let first = Db::mark_paid(&mut tx, &txn, &provider_ref, &receipt, micros(now)).await?;
-    tx.commit().await?;
-    if !first {
-        return Ok(Confirm::AlreadyDone(code));
-    }
-    let who = ActorRef {
-        user_id: "payment".into(),
-        kind: Actor::System,
-        agencies: vec![],
-    };
     let req = ActionRequest {
         action: "pay".into(),
         reason: Some(format!("{receipt} ({provider_ref})")),
+        payment: Some(PaymentConfirmation {
+            txn: txn.clone(),
+            provider_ref: provider_ref.clone(),
+            receipt: receipt.clone(),
+        }),
         ..Default::default()
     };
-    match service::act(state, now, &who, &code, &req, vec![]).await {
+    match service::act(state, now, &system(), &code, &req, vec![]).await {
         Ok(_) => Ok(Confirm::Paid(code)),
-        // A retried or racing confirmation: the first one moved the dossier on.
-        Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(Confirm::AlreadyDone(code)),
+        // A retried or racing confirmation, or a dossier no longer waiting for the fee
+        // (withdrawn or stopped meanwhile): the money is recorded all the same, once.
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => {
+            let mut tx = state.db.begin().await?;
+            Db::mark_paid(&mut tx, &txn, &provider_ref, &receipt, micros(now)).await?;
+            tx.commit().await?;
+            Ok(Confirm::AlreadyDone(code))
+        }
         Err(e) => Err(e),
+    }
+}
+
+fn system() -> ActorRef {
+    ActorRef {
+        user_id: "payment".into(),
+        kind: Actor::System,
+        agencies: vec![],
     }
 }
 

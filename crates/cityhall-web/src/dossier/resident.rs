@@ -901,45 +901,56 @@ pub async fn dossier_view<'a>(
     let form_values: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&d.form).unwrap_or_default();
     let units = state.db.units().await?;
-    let form = spec
-        .fields
-        .iter()
-        .filter(|f| !matches!(f.kind, FieldKind::File { .. }))
-        .filter_map(|f| {
-            let val = form_values.get(&f.name)?;
-            let text = match (&f.kind, val) {
-                (FieldKind::Select { options }, serde_json::Value::String(s)) => options
-                    .iter()
-                    .find(|o| &o.value == s)
-                    .map(|o| o.title(en).to_string())
-                    .unwrap_or_else(|| s.clone()),
-                (FieldKind::Ward, serde_json::Value::String(s)) => units
-                    .iter()
-                    .find(|u| &u.code == s)
-                    .map(|u| {
-                        if en {
-                            u.name_en.clone()
-                        } else {
-                            u.name.clone()
-                        }
-                    })
-                    .unwrap_or_else(|| s.clone()),
-                (_, serde_json::Value::String(s)) => s.clone(),
-                (_, other) => other.to_string(),
-            };
-            Some((f.title(en).to_string(), text))
-        })
-        .collect();
-    let files = state
-        .db
-        .files(&d.id)
-        .await?
-        .into_iter()
-        .map(|f| FileView {
-            href: f
-                .blob_hash
-                .as_ref()
-                .map(|_| format!("/dossiers/{code}/files/{}", f.id)),
+    let form =
+        spec.fields
+            .iter()
+            .filter(|f| !matches!(f.kind, FieldKind::File { .. }))
+            .filter_map(|f| {
+                let val = form_values.get(&f.name)?;
+                let text = match (&f.kind, val) {
+                    (FieldKind::Select { options }, serde_json::Value::String(s)) => options
+                        .iter()
+                        .find(|o| &o.value == s)
+                        .map(|o| o.title(en).to_string())
+                        .unwrap_or_else(|| s.clone()),
+                    (FieldKind::Ward, serde_json::Value::String(s)) => units
+                        .iter()
+                        .find(|u| &u.code == s)
+                        .map(|u| {
+                            if en {
+                                u.name_en.clone()
+                            } else {
+                                u.name.clone()
+                            }
+                        })
+                        .unwrap_or_else(|| s.clone()),
+                    (FieldKind::Date, serde_json::Value::String(s)) => time::Date::parse(
+                        s,
+                        time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .map(|dt| format!("{:02}/{:02}/{}", dt.day(), u8::from(dt.month()), dt.year()))
+                    .unwrap_or_else(|_| s.clone()),
+                    (_, serde_json::Value::String(s)) => s.clone(),
+                    (_, other) => other.to_string(),
+                };
+                Some((f.title(en).to_string(), text))
+            })
+            .collect();
+    let mut files = Vec::new();
+    for f in state.db.files(&d.id).await? {
+        let href = match (&f.blob_hash, &f.issued_document_id) {
+            (Some(_), _) => Some(format!("/dossiers/{code}/files/{}", f.id)),
+            // A result reused from the wallet: its verification page shows the signed data.
+            (None, Some(id)) => state
+                .db
+                .issued_by_id(id)
+                .await
+                .ok()
+                .map(|doc| format!("/verify/{}", doc.code)),
+            _ => None,
+        };
+        files.push(FileView {
+            href,
             field: spec
                 .field(&f.field)
                 .map(|x| x.title(en).to_string())
@@ -947,8 +958,8 @@ pub async fn dossier_view<'a>(
             name: f.filename,
             source: p.t(&format!("file-source-{}", f.source)),
             stage: p.t(&format!("file-stage-{}", f.stage)),
-        })
-        .collect();
+        });
+    }
     let events = state
         .db
         .events(&d.id)

@@ -431,6 +431,18 @@ pub struct ActionRequest {
     /// The version the actor saw; a newer stored version is a conflict.
     #[serde(default)]
     pub row_version: Option<i32>,
+    /// Set by the payment callback only: the provider's confirmation, recorded in the same
+    /// transaction as the `pay` transition so that neither can happen without the other.
+    #[serde(skip)]
+    pub payment: Option<PaymentConfirmation>,
+}
+
+/// A payment the provider confirmed.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentConfirmation {
+    pub txn: String,
+    pub provider_ref: String,
+    pub receipt: String,
 }
 
 /// Applies one workflow action. Extra components (a supplement's files) are written by
@@ -593,6 +605,8 @@ pub async fn act(
                     .rescheduled_due_at
                     .map(|t| micros(cal.add_working_seconds(from_micros(t), shift)));
             }
+            // The request was answered; its reason no longer stands.
+            d.last_reason = None;
         }
         "request_payment" => {
             let amount = req.amount.unwrap_or(0);
@@ -617,6 +631,7 @@ pub async fn act(
         "approve" => {
             d.finished_at = Some(at);
             d.outcome = Some("approved".into());
+            d.last_reason = None;
             let doc = sign_result(state, now, &d, p)?;
             d.e_result = true;
             issued = Some(doc);
@@ -665,6 +680,13 @@ pub async fn act(
     d.updated_at = at;
 
     let mut tx = state.db.begin().await?;
+    if let Some(p) = &req.payment {
+        // Recorded once: a second confirmation finds the payment already paid and the
+        // transaction (with the transition) is dropped.
+        if !Db::mark_paid(&mut tx, &p.txn, &p.provider_ref, &p.receipt, at).await? {
+            return Err(conflict("err-dossier-conflict"));
+        }
+    }
     Db::update_dossier(&mut tx, &d, expected)
         .await
         .map_err(|e| match e {
