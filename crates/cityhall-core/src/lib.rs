@@ -7,6 +7,7 @@ pub mod blob;
 pub mod calendar;
 pub mod catalog;
 pub mod dossier;
+pub mod feedback;
 pub mod geo;
 pub mod identity;
 pub mod text;
