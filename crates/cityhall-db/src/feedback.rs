@@ -161,13 +161,22 @@ fn list(args: &mut Vec<Arg>, items: &[String]) -> String {
 fn filter_sql(f: &ReportFilter, args: &mut Vec<Arg>) -> String {
     let mut w = String::from(" WHERE 1 = 1");
     if !f.agencies.is_empty() {
-        w.push_str(&format!(" AND agency_code IN ({})", list(args, &f.agencies)));
+        w.push_str(&format!(
+            " AND agency_code IN ({})",
+            list(args, &f.agencies)
+        ));
     }
     if let Some(c) = &f.category {
-        w.push_str(&format!(" AND category_code = {}", push(args, Arg::Text(c.clone()))));
+        w.push_str(&format!(
+            " AND category_code = {}",
+            push(args, Arg::Text(c.clone()))
+        ));
     }
     if let Some(c) = &f.ward {
-        w.push_str(&format!(" AND ward_code = {}", push(args, Arg::Text(c.clone()))));
+        w.push_str(&format!(
+            " AND ward_code = {}",
+            push(args, Arg::Text(c.clone()))
+        ));
     }
     if !f.statuses.is_empty() {
         w.push_str(&format!(" AND status IN ({})", list(args, &f.statuses)));
@@ -182,7 +191,10 @@ fn filter_sql(f: &ReportFilter, args: &mut Vec<Arg>) -> String {
         w.push_str(&format!(" AND created_at < {}", push(args, Arg::Int(t))));
     }
     if let Some(u) = &f.assigned_to {
-        w.push_str(&format!(" AND assigned_to = {}", push(args, Arg::Text(u.clone()))));
+        w.push_str(&format!(
+            " AND assigned_to = {}",
+            push(args, Arg::Text(u.clone()))
+        ));
     }
     if let Some(t) = f.due_before {
         w.push_str(&format!(
@@ -191,10 +203,16 @@ fn filter_sql(f: &ReportFilter, args: &mut Vec<Arg>) -> String {
         ));
     }
     if let Some(p) = &f.phone {
-        w.push_str(&format!(" AND reporter_phone = {}", push(args, Arg::Text(p.clone()))));
+        w.push_str(&format!(
+            " AND reporter_phone = {}",
+            push(args, Arg::Text(p.clone()))
+        ));
     }
     if let Some(u) = &f.reporter_id {
-        w.push_str(&format!(" AND reporter_id = {}", push(args, Arg::Text(u.clone()))));
+        w.push_str(&format!(
+            " AND reporter_id = {}",
+            push(args, Arg::Text(u.clone()))
+        ));
     }
     if !f.codes.is_empty() {
         w.push_str(&format!(" AND code IN ({})", list(args, &f.codes)));
@@ -409,7 +427,9 @@ impl FeedbackStore for Db {
     }
 
     async fn follow(tx: &mut Tx, report_id: &str, user_id: &str, at: i64) -> Result<bool> {
-        let n = tx!(tx, |c| sqlx::query(
+        let n =
+            tx!(tx, |c| {
+                sqlx::query(
             "INSERT INTO report_followers (report_id, user_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (report_id, user_id) DO NOTHING"
         )
@@ -418,7 +438,8 @@ impl FeedbackStore for Db {
         .bind(at)
         .execute(c)
         .await
-        .map(|x| x.rows_affected()))?;
+        .map(|x| x.rows_affected())
+            })?;
         Ok(n == 1)
     }
 
@@ -486,12 +507,15 @@ impl FeedbackStore for Db {
         let order = match f.sort {
             ReportSort::Newest => "created_at DESC, id DESC",
             ReportSort::Oldest => "created_at ASC, id ASC",
-            ReportSort::DueSoonest => "CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at ASC, id ASC",
+            ReportSort::DueSoonest => {
+                "CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at ASC, id ASC"
+            }
         };
         let limit = f.limit.clamp(1, 1000);
         let offset = f.offset.max(0);
-        let sql =
-            format!("SELECT {COLUMNS} FROM reports{w} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM reports{w} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
         let rows = run!(self, |c| bind_args!(sqlx::query_as(&sql), &args)
             .fetch_all(c)
             .await)?;

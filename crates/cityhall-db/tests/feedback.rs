@@ -12,9 +12,13 @@ async fn setup(db: &Db) {
         serde_json::from_str(include_str!("../../../data/units-79.json")).unwrap();
     let city: AgenciesFile =
         serde_json::from_str(include_str!("../../../data/agencies-79.json")).unwrap();
-    db.import_reference(OffsetDateTime::now_utc(), &units, &all_agencies(&units, &city))
-        .await
-        .unwrap();
+    db.import_reference(
+        OffsetDateTime::now_utc(),
+        &units,
+        &all_agencies(&units, &city),
+    )
+    .await
+    .unwrap();
 }
 
 fn report(code: &str, cat: &str, ward: &str, at: i64, lat: f64) -> ReportRow {
@@ -63,14 +67,20 @@ both_engines!(reports_lists_and_concurrency, |db: Db| async move {
     dup.idem_key = Some("k-1".into());
     let mut tx = db.begin().await.unwrap();
     let e = Db::insert_report(&mut tx, &dup).await.unwrap_err();
-    assert!(matches!(e, StoreError::Conflict(ref w) if w == "idempotency"), "{e:?}");
+    assert!(
+        matches!(e, StoreError::Conflict(ref w) if w == "idempotency"),
+        "{e:?}"
+    );
     drop(tx);
     assert!(db.report_by_code("PA-261123-9999").await.is_err());
     assert_eq!(
         db.report_by_idem("k-1").await.unwrap().unwrap().code,
         "PA-261123-0025"
     );
-    assert_eq!(db.report_by_token("tok-1").await.unwrap().code, "PA-261123-0025");
+    assert_eq!(
+        db.report_by_token("tok-1").await.unwrap().code,
+        "PA-261123-0025"
+    );
 
     // A unit's queue: filters, totals and pages.
     let f = ReportFilter {
@@ -118,7 +128,10 @@ both_engines!(reports_lists_and_concurrency, |db: Db| async move {
         .await
         .unwrap();
     let codes: Vec<&str> = near.iter().map(|r| r.code.as_str()).collect();
-    assert_eq!(codes, vec!["PA-261123-0004", "PA-261123-0003", "PA-261123-0002"]);
+    assert_eq!(
+        codes,
+        vec!["PA-261123-0004", "PA-261123-0003", "PA-261123-0002"]
+    );
 
     // Two officers at once: one wins, the other gets a conflict, and nothing of it stays.
     let r = db.report_by_code("PA-261123-0002").await.unwrap();
@@ -164,15 +177,23 @@ both_engines!(reports_lists_and_concurrency, |db: Db| async move {
     let mut tx = db.begin().await.unwrap();
     let mut e1 = over[0].clone();
     e1.escalation_level = 1;
-    Db::update_report(&mut tx, &e1, over[0].row_version).await.unwrap();
+    Db::update_report(&mut tx, &e1, over[0].row_version)
+        .await
+        .unwrap();
     let mut res = db.report_by_code("PA-261123-0020").await.unwrap();
     let v = res.row_version;
     res.status = "resolved".into();
     res.resolved_at = Some(3_000);
     Db::update_report(&mut tx, &res, v).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(db.overdue(1_000_000 + 1_010, 1, 100).await.unwrap().len(), 9);
-    assert_eq!(db.overdue(1_000_000 + 1_010, 2, 100).await.unwrap().len(), 10);
+    assert_eq!(
+        db.overdue(1_000_000 + 1_010, 1, 100).await.unwrap().len(),
+        9
+    );
+    assert_eq!(
+        db.overdue(1_000_000 + 1_010, 2, 100).await.unwrap().len(),
+        10
+    );
     assert_eq!(db.resolved_before(3_001, 10).await.unwrap().len(), 1);
     assert_eq!(db.resolved_before(3_000, 10).await.unwrap().len(), 0);
 
@@ -228,7 +249,10 @@ both_engines!(routes_and_open311_keys, |db: Db| async move {
         Some("SOXAYDUNG")
     );
     let mut tx = db.begin().await.unwrap();
-    assert_eq!(Db::delete_route(&mut tx, "noise", "26740").await.unwrap(), 1);
+    assert_eq!(
+        Db::delete_route(&mut tx, "noise", "26740").await.unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
     assert_eq!(
         db.route_for("noise", "26740").await.unwrap().as_deref(),

@@ -466,13 +466,15 @@ web_test!(pages_apply_wallet_reuse_and_payment, |engine| async move {
     // A payment recorded while the dossier stayed waiting (as an older version could leave
     // it after a crash between the two): the provider's retried confirmation repairs it.
     let mut tx = s.db.begin().await.unwrap();
-    cityhall_db::tx!(&mut tx, |c| sqlx::query(
+    cityhall_db::tx!(&mut tx, |c| {
+        sqlx::query(
         "UPDATE dossiers SET state = 'payment', status = 6, fee_paid_online = FALSE WHERE code = $1"
     )
     .bind(&code)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))
+    .map(|r| r.rows_affected())
+    })
     .unwrap();
     tx.commit().await.unwrap();
     let r = c.get(&back).await;

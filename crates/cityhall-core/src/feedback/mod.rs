@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::calendar::Calendar;
-use crate::geo::Unit;
 
 /// The longest description a report may carry (Open311's limit).
 pub const MAX_DESCRIPTION: usize = 4000;
@@ -334,34 +333,21 @@ impl Point {
     }
 }
 
-/// Where a point lies, from the unit centres (there are no boundaries in the data).
-#[derive(Debug, Clone)]
-pub enum Located<'a> {
-    /// The nearest unit centre, and how far it is.
-    Ward(&'a Unit, f64),
-    /// Farther than `max_m` from every unit centre: outside the city.
-    Outside,
-}
-
-/// The ward a point belongs to: the unit with the nearest centre, if within `max_m`.
-/// Nearest-centre is an approximation near boundaries, which is why the resident confirms
-/// the ward on the form.
-pub fn locate(units: &[Unit], p: Point, max_m: f64) -> Located<'_> {
-    units
+/// The ward a point belongs to: the item (a unit) whose centre is nearest, with its distance
+/// in metres, if within `max_m`; `None` means outside the city. There are no boundaries in
+/// the data, so nearest-centre is an approximation near a boundary — which is why the
+/// resident confirms the ward on the form.
+pub fn locate<T>(
+    items: &[T],
+    p: Point,
+    max_m: f64,
+    centre: impl Fn(&T) -> Point,
+) -> Option<(&T, f64)> {
+    items
         .iter()
-        .map(|u| {
-            (
-                u,
-                p.distance_m(Point {
-                    lat: u.lat,
-                    lon: u.lon,
-                }),
-            )
-        })
+        .map(|u| (u, p.distance_m(centre(u))))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .filter(|(_, d)| *d <= max_m)
-        .map(|(u, d)| Located::Ward(u, d))
-        .unwrap_or(Located::Outside)
 }
 
 /// The escalation policy: after the due instant passes, the unit's supervisors are

@@ -138,18 +138,24 @@ fn a_point_finds_the_nearest_ward_or_is_outside() {
         unit("26740", 10.7769, 106.7009),
         unit("26743", 10.7722, 106.6980),
     ];
-    match locate(&units, Point::new(10.7765, 106.7010).unwrap(), 15_000.0) {
-        Located::Ward(u, d) => {
-            assert_eq!(u.code.as_str(), "26740");
-            assert!(d < 100.0, "{d}");
-        }
-        Located::Outside => panic!("inside"),
-    }
+    let centre = |u: &crate::geo::Unit| Point::new(u.lat, u.lon).unwrap();
+    let (u, d) = locate(
+        &units,
+        Point::new(10.7765, 106.7010).unwrap(),
+        15_000.0,
+        centre,
+    )
+    .unwrap();
+    assert_eq!(u.code.as_str(), "26740");
+    assert!(d < 100.0, "{d}");
     // Hà Nội is far from every ward of the city.
-    assert!(matches!(
-        locate(&units, Point::new(21.0285, 105.8542).unwrap(), 15_000.0),
-        Located::Outside
-    ));
+    assert!(locate(
+        &units,
+        Point::new(21.0285, 105.8542).unwrap(),
+        15_000.0,
+        centre
+    )
+    .is_none());
     // One degree of latitude is about 111 km.
     let d = Point::new(10.0, 106.0)
         .unwrap()
