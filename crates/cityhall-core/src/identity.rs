@@ -28,15 +28,21 @@ pub enum Role {
     CityAdmin,
     /// Kiểm toán: reads the audit log.
     Auditor,
+    /// Điện thoại viên 1022: files feedback for callers and looks reports up.
+    Operator,
+    /// Lãnh đạo đơn vị: a unit's escalation target for overdue feedback.
+    Supervisor,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 7] = [
         Role::Citizen,
         Role::Officer,
         Role::AgencyAdmin,
         Role::CityAdmin,
         Role::Auditor,
+        Role::Operator,
+        Role::Supervisor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl Role {
             Role::AgencyAdmin => "agency_admin",
             Role::CityAdmin => "city_admin",
             Role::Auditor => "auditor",
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
         }
     }
 
@@ -58,7 +66,7 @@ impl Role {
 
     /// Whether the role must name the agency it acts for.
     pub fn needs_agency(self) -> bool {
-        matches!(self, Role::Officer | Role::AgencyAdmin)
+        matches!(self, Role::Officer | Role::AgencyAdmin | Role::Supervisor)
     }
 
     /// Staff roles must use a second factor once they have enrolled one, and are created

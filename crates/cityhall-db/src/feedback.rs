@@ -427,9 +427,8 @@ impl FeedbackStore for Db {
     }
 
     async fn follow(tx: &mut Tx, report_id: &str, user_id: &str, at: i64) -> Result<bool> {
-        let n =
-            tx!(tx, |c| {
-                sqlx::query(
+        let n = tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO report_followers (report_id, user_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (report_id, user_id) DO NOTHING"
         )
@@ -439,7 +438,7 @@ impl FeedbackStore for Db {
         .execute(c)
         .await
         .map(|x| x.rows_affected())
-            })?;
+        })?;
         Ok(n == 1)
     }
 

@@ -116,6 +116,8 @@ pub trait IdentityStore {
     async fn user_by_login(&self, login: &str) -> Result<Option<User>>;
     async fn user_by_national_id_hash(&self, hash: &str) -> Result<Option<User>>;
     async fn roles_of(&self, user_id: &str) -> Result<Vec<RoleGrant>>;
+    /// Enabled users holding `role` for `agency`.
+    async fn users_with_role(&self, role: &str, agency: &str) -> Result<Vec<User>>;
     async fn list_users(
         &self,
         query: &str,
@@ -356,6 +358,17 @@ impl IdentityStore for Db {
         .fetch_all(c)
         .await
         })?)
+    }
+
+    async fn users_with_role(&self, role: &str, agency: &str) -> Result<Vec<User>> {
+        Ok(run!(self, |c| sqlx::query_as(&format!(
+            "{SELECT_USER} WHERE disabled = FALSE AND id IN (SELECT user_id FROM user_roles \
+             WHERE role = $1 AND agency_code = $2) ORDER BY username"
+        ))
+        .bind(role)
+        .bind(agency)
+        .fetch_all(c)
+        .await)?)
     }
 
     #[instrument(skip_all)]

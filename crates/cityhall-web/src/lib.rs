@@ -24,6 +24,7 @@ pub mod auth;
 pub mod catalog;
 pub mod dossier;
 pub mod error;
+pub mod feedback;
 pub mod i18n;
 pub mod identity;
 pub mod notify;
@@ -124,6 +125,7 @@ pub struct AppInner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub catalog: catalog::Catalog,
     pub blobs: cityhall_db::Blobs,
+    pub feedback: feedback::service::Feedback,
 }
 
 /// The one state type every handler gets.
@@ -146,6 +148,7 @@ impl AppState {
             metrics: ops::metrics_handle(),
             catalog: catalog::Catalog::new().expect("the shipped synonyms parse (tested)"),
             blobs,
+            feedback: feedback::service::Feedback::new(),
         }))
     }
 }
@@ -390,6 +393,11 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresher = tokio::spawn(run_catalog_refresh(state.clone(), stop_rx.clone()));
     let sealer = tokio::spawn(run_sealer(state.clone(), stop_rx.clone()));
+    let sweeper = tokio::spawn(feedback::run_sweeper(
+        state.clone(),
+        Duration::from_secs(60),
+        stop_rx.clone(),
+    ));
     let outbox = tokio::spawn(notify::run_worker(state.clone(), stop_rx));
     let app = router(state.clone());
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -401,6 +409,7 @@ pub async fn serve(
     let _ = sealer.await;
     let _ = refresher.await;
     let _ = outbox.await;
+    let _ = sweeper.await;
     if let Err(e) = state
         .db
         .seal(&state.config.audit_key, state.config.checkpoint_every)
