@@ -9,6 +9,7 @@
 use time::OffsetDateTime;
 use tracing::instrument;
 
+use crate::args::{bind_args, push, Arg};
 use crate::{micros, new_id, run, tx, Db, Result, StoreError, Tx};
 
 /// A dossier as stored.
@@ -210,18 +211,12 @@ pub trait DossierStore {
 }
 
 fn push_filter(f: &InboxFilter, sql: &mut String, args: &mut Vec<Arg>) {
-    let mut n = args.len();
-    let mut next = |args: &mut Vec<Arg>, a: Arg| {
-        args.push(a);
-        n += 1;
-        format!("${n}")
-    };
     if f.agencies.is_empty() {
         sql.push_str(" AND 1 = 0");
     } else {
         let mut list = Vec::new();
         for a in &f.agencies {
-            list.push(next(args, Arg::Text(a.clone())));
+            list.push(push(args, Arg::Text(a.clone())));
         }
         let list = list.join(", ");
         sql.push_str(&format!(
@@ -230,47 +225,28 @@ fn push_filter(f: &InboxFilter, sql: &mut String, args: &mut Vec<Arg>) {
     }
     sql.push_str(" AND code IS NOT NULL");
     if let Some(s) = f.status {
-        let p = next(args, Arg::Int(i64::from(s)));
+        let p = push(args, Arg::Int(i64::from(s)));
         sql.push_str(&format!(" AND status = {p}"));
     }
     if let Some(code) = &f.procedure_code {
-        let p = next(args, Arg::Text(code.clone()));
+        let p = push(args, Arg::Text(code.clone()));
         sql.push_str(&format!(" AND procedure_code = {p}"));
     }
     if let Some(u) = &f.assigned_to {
-        let p = next(args, Arg::Text(u.clone()));
+        let p = push(args, Arg::Text(u.clone()));
         sql.push_str(&format!(" AND assigned_to = {p}"));
     }
     if f.open_only || f.due_before.is_some() {
         sql.push_str(" AND status IN (1, 2, 4, 5, 6)");
     }
     if let Some(t) = f.due_before {
-        let p = next(args, Arg::Int(t));
+        let p = push(args, Arg::Int(t));
         sql.push_str(&format!(" AND due_at IS NOT NULL AND due_at < {p}"));
     }
     if let Some(t) = f.due_after {
-        let p = next(args, Arg::Int(t));
+        let p = push(args, Arg::Int(t));
         sql.push_str(&format!(" AND due_at >= {p}"));
     }
-}
-
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        q
-    }};
 }
 
 impl DossierStore for Db {

@@ -4,6 +4,7 @@
 
 use tracing::instrument;
 
+use crate::args::{bind_args, push, Arg};
 use crate::{run, tx, Db, Result, StoreError, Tx};
 
 /// A report as stored.
@@ -139,17 +140,6 @@ pub struct ReportFilter {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-fn push(args: &mut Vec<Arg>, a: Arg) -> String {
-    args.push(a);
-    format!("${}", args.len())
-}
-
 fn list(args: &mut Vec<Arg>, items: &[String]) -> String {
     items
         .iter()
@@ -218,19 +208,6 @@ fn filter_sql(f: &ReportFilter, args: &mut Vec<Arg>) -> String {
         w.push_str(&format!(" AND code IN ({})", list(args, &f.codes)));
     }
     w
-}
-
-macro_rules! bind_args {
-    ($q:expr, $args:expr) => {{
-        let mut q = $q;
-        for a in $args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        q
-    }};
 }
 
 macro_rules! bind_report {

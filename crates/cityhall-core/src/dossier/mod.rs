@@ -236,6 +236,16 @@ impl std::fmt::Display for TrackingCode {
 }
 
 /// The local date (Asia/Ho_Chi_Minh) a tracking code's day part uses.
+/// The key of a day's tracking sequence (`yymmdd`), for dossiers and reports alike.
+pub fn sequence_day(day: Date) -> String {
+    format!(
+        "{:02}{:02}{:02}",
+        day.year().rem_euclid(100),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
 pub fn local_day(t: OffsetDateTime) -> Date {
     t.to_offset(VN_OFFSET).date()
 }

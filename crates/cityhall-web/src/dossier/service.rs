@@ -142,13 +142,12 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
     let wf = Workflow::one_stop();
     let (code, state_id, status) = if s.submit {
         let day = local_day(now);
-        let day_key = format!(
-            "{:02}{:02}{:02}",
-            day.year().rem_euclid(100),
-            u8::from(day.month()),
-            day.day()
-        );
-        let seq = Db::next_sequence(&mut tx, agency.as_str(), &day_key).await?;
+        let seq = Db::next_sequence(
+            &mut tx,
+            agency.as_str(),
+            &cityhall_core::dossier::sequence_day(day),
+        )
+        .await?;
         let code = TrackingCode::new(&agency, day, u64::try_from(seq).unwrap_or(0));
         (
             Some(code.to_string()),

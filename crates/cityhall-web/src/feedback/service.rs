@@ -290,17 +290,7 @@ pub async fn file(state: &AppState, now: OffsetDateTime, r: NewReport) -> Result
     };
     let mut tx = state.db.begin().await?;
     let day = local_day(now);
-    let seq = Db::next_sequence(
-        &mut tx,
-        "PA",
-        &format!(
-            "{:04}{:02}{:02}",
-            day.year(),
-            u8::from(day.month()),
-            day.day()
-        ),
-    )
-    .await?;
+    let seq = Db::next_sequence(&mut tx, "PA", &cityhall_core::dossier::sequence_day(day)).await?;
     let code = feedback::tracking_code(day, seq);
     let row = ReportRow {
         id: new_id(),
