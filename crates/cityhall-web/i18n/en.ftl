@@ -446,3 +446,36 @@ verify-valid = The signature is valid: the city issued this document and it has 
 wallet-empty = No documents yet.
 wallet-intro = Digital results issued to you. When you apply again you can reuse them instead of uploading.
 wallet-title = My document wallet
+
+# Feedback (1022)
+err-attr-required = This question is required.
+err-attr-too-long = The answer is too long (at most 1,000 characters).
+err-attr-number = Enter a number.
+err-attr-datetime = Enter a date and time (e.g. 2026-11-23 08:30).
+err-attr-choice = Pick one of the choices offered.
+err-fb-agency = Choose a unit other than the current one.
+err-fb-category = Choose a category.
+err-fb-confirm = The confirmation code is wrong or has no tries left.
+err-fb-contact = Give a phone number or an email to receive the confirmation code and the outcome.
+err-fb-description = Describe the problem.
+err-fb-description-long = The description can have at most 4,000 characters.
+err-fb-duplicate = Enter the code of another open report (e.g. PA-261123-0001).
+err-fb-email = The email address is not valid.
+err-fb-location = Say where: choose a ward or a point on the map.
+err-fb-name = This category needs the reporter's name.
+err-fb-note = Give the reason.
+err-fb-outside = This place is outside Ho Chi Minh City; the city cannot handle reports there.
+err-fb-phone = The phone number is not valid (e.g. 0912345678).
+err-fb-photo-size = Each photo can be at most 8 MB.
+err-fb-photo-type = Only JPEG, PNG or WebP pictures are accepted; this file is not a picture.
+err-fb-photos-many = At most 5 photos.
+err-fb-rated = This report has already been rated.
+err-fb-reopen = Say why the problem is not solved.
+err-fb-resolution = Write the outcome for the resident to read.
+err-fb-state = The report's status has changed, so this action no longer applies; reload the page.
+err-fb-ward = This ward is not in the city's list.
+err-fb-window = The time to reopen this report has passed.
+err-fb-conflict = Someone else has just updated this report; check it and try again.
+
+
+# Open311 (API and key administration)

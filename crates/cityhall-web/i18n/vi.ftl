@@ -446,3 +446,36 @@ verify-valid = Chữ ký số hợp lệ: giấy tờ do thành phố cấp và 
 wallet-empty = Chưa có giấy tờ nào.
 wallet-intro = Kết quả điện tử đã cấp cho bạn. Khi nộp hồ sơ mới, bạn có thể dùng lại thay vì tải lên.
 wallet-title = Kho dữ liệu của tôi
+
+# Feedback (1022)
+err-attr-required = Câu hỏi này bắt buộc.
+err-attr-too-long = Câu trả lời quá dài (tối đa 1.000 ký tự).
+err-attr-number = Nhập một con số.
+err-attr-datetime = Nhập ngày giờ (ví dụ 2026-11-23 08:30).
+err-attr-choice = Chọn một trong các lựa chọn có sẵn.
+err-fb-agency = Chọn một đơn vị khác đơn vị hiện tại.
+err-fb-category = Chọn loại phản ánh.
+err-fb-confirm = Mã xác nhận không đúng hoặc đã hết lượt thử.
+err-fb-contact = Cho biết số điện thoại hoặc email để nhận mã xác nhận và kết quả xử lý.
+err-fb-description = Mô tả vấn đề bạn gặp.
+err-fb-description-long = Mô tả dài tối đa 4.000 ký tự.
+err-fb-duplicate = Nhập mã của một phản ánh khác đang mở (ví dụ PA-261123-0001).
+err-fb-email = Địa chỉ email không hợp lệ.
+err-fb-location = Cho biết vị trí: chọn phường/xã hoặc một điểm trên bản đồ.
+err-fb-name = Loại phản ánh này cần họ tên người phản ánh.
+err-fb-note = Ghi rõ lý do.
+err-fb-outside = Vị trí này nằm ngoài Thành phố Hồ Chí Minh; thành phố không thể xử lý phản ánh ở đây.
+err-fb-phone = Số điện thoại không hợp lệ (ví dụ 0912345678).
+err-fb-photo-size = Mỗi ảnh tối đa 8 MB.
+err-fb-photo-type = Chỉ nhận ảnh JPEG, PNG hoặc WebP; tệp này không phải là ảnh.
+err-fb-photos-many = Tối đa 5 ảnh.
+err-fb-rated = Phản ánh này đã được đánh giá.
+err-fb-reopen = Cho biết vì sao vấn đề chưa được giải quyết.
+err-fb-resolution = Ghi kết quả xử lý để người dân xem.
+err-fb-state = Phản ánh đã thay đổi trạng thái nên thao tác này không còn áp dụng; hãy tải lại trang.
+err-fb-ward = Phường/xã không có trong danh mục của thành phố.
+err-fb-window = Đã quá thời hạn để mở lại phản ánh này.
+err-fb-conflict = Người khác vừa cập nhật phản ánh này; hãy xem lại rồi thao tác lại.
+
+
+# Open311 (API and key administration)

@@ -627,7 +627,7 @@ pub async fn act(
         })?;
     if let Some(v) = req.row_version {
         if v != r.row_version {
-            return Err(conflict("err-dossier-conflict"));
+            return Err(conflict("err-fb-conflict"));
         }
     }
     let expected = r.row_version;
@@ -794,7 +794,7 @@ pub async fn act(
     Db::update_report(&mut tx, &r, expected)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => conflict("err-dossier-conflict"),
+            StoreError::Conflict(_) => conflict("err-fb-conflict"),
             e => e.into(),
         })?;
     r.row_version = expected + 1;
