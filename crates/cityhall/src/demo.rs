@@ -1,10 +1,12 @@
-//! Demo data (`serve --demo`): fictitious accounts with the password `cityhall-demo`,
-//! created once and kept; a flag records that the set was loaded, so an admin's later
-//! changes to these accounts are not undone at the next start.
+//! Demo data (`serve --demo`): fictitious accounts with the password `cityhall-demo`, and
+//! the Open311 key `demo-open311-key`, created once and kept. A flag per set records that
+//! the set was loaded, so an admin's later changes are not undone at the next start, and a
+//! set added in a later version still reaches an existing demo database.
 
 use cityhall_core::identity::{NationalId, Role};
 use cityhall_db::identity::NewUser;
-use cityhall_db::{AuditStore, Db, IdentityStore, SystemStore};
+use cityhall_db::feedback::Open311KeyRow;
+use cityhall_db::{AuditStore, Db, FeedbackStore, IdentityStore, SystemStore};
 use cityhall_web::WebConfig;
 use time::OffsetDateTime;
 
@@ -19,6 +21,7 @@ struct DemoUser {
     agency: Option<&'static str>,
 }
 
+/// The first set.
 const USERS: &[DemoUser] = &[
     DemoUser {
         username: "citizen1",
@@ -78,14 +81,68 @@ const USERS: &[DemoUser] = &[
     },
 ];
 
+/// The second set: the feedback roles.
+const FEEDBACK_USERS: &[DemoUser] = &[
+    DemoUser {
+        username: "operator",
+        full_name: "Điện Thoại Viên Thử 1022 (demo)",
+        national_id: None,
+        ward: None,
+        role: Role::Operator,
+        agency: None,
+    },
+    DemoUser {
+        username: "supervisor.phuongsaigon",
+        full_name: "Lãnh Đạo Thử Sài Gòn (demo)",
+        national_id: None,
+        ward: None,
+        role: Role::Supervisor,
+        agency: Some("UBND-26740"),
+    },
+];
+
+/// The demo Open311 API key, given to a fictitious app.
+pub const OPEN311_KEY: &str = "demo-open311-key";
+
 pub async fn load(db: &Db, config: &WebConfig) -> anyhow::Result<()> {
-    if db.flag("demo_loaded").await?.is_some() {
-        return Ok(());
+    load_set(db, config, "demo_loaded", USERS).await?;
+    if load_set(db, config, "demo_feedback_loaded", FEEDBACK_USERS).await? {
+        let now = OffsetDateTime::now_utc();
+        let key_hash = cityhall_web::auth::hash_token(OPEN311_KEY);
+        if db.open311_key(&key_hash).await?.is_none() {
+            let mut tx = db.begin().await?;
+            Db::insert_open311_key(
+                &mut tx,
+                &Open311KeyRow {
+                    id: cityhall_db::new_id(),
+                    name: "Ứng dụng thử (demo app)".into(),
+                    created_at: cityhall_db::micros(now),
+                    created_by: Some("demo".into()),
+                    revoked_at: None,
+                },
+                &key_hash,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the accounts of one set unless its flag is set; `true` when it ran.
+async fn load_set(
+    db: &Db,
+    config: &WebConfig,
+    flag: &str,
+    users: &[DemoUser],
+) -> anyhow::Result<bool> {
+    if db.flag(flag).await?.is_some() {
+        return Ok(false);
     }
     let hash = cityhall_web::auth::hash_password(PASSWORD)?;
     let now = OffsetDateTime::now_utc();
     let mut created = 0;
-    for u in USERS {
+    for u in users {
         if db.user_by_login(u.username).await?.is_some() {
             continue;
         }
@@ -116,9 +173,9 @@ pub async fn load(db: &Db, config: &WebConfig) -> anyhow::Result<()> {
         created += 1;
     }
     let mut tx = db.begin().await?;
-    Db::set_flag_once(&mut tx, "demo_loaded", "1", now).await?;
+    Db::set_flag_once(&mut tx, flag, "1", now).await?;
     tx.commit().await?;
     db.seal(&config.audit_key, config.checkpoint_every).await?;
-    tracing::info!(created, "demo accounts ready (password {PASSWORD})");
-    Ok(())
+    tracing::info!(created, flag, "demo accounts ready (password {PASSWORD})");
+    Ok(true)
 }
