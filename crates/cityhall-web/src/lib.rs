@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(catalog::router())
         .merge(dossier::router())
+        .merge(feedback::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })
         // Inside `finish`, so their refusals (413, 408) are rendered like every other error.

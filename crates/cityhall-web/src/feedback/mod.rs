@@ -3,11 +3,19 @@
 //! actions, and the escalation and closing sweep. The pages, the hotline console and the
 //! Open311 API build on it.
 
+pub mod open311;
 pub mod service;
 
 use std::time::Duration;
 
+use axum::Router;
+
 use crate::AppState;
+
+/// Every feedback route: the pages, the hotline console and the Open311 API.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(open311::router())
+}
 
 /// Runs the escalation and closing sweep every `every` until `stop` changes.
 pub async fn run_sweeper(
