@@ -172,6 +172,10 @@ pub struct UserView {
     pub is_staff: bool,
     pub is_admin: bool,
     pub is_auditor: bool,
+    /// Handles a unit's feedback (officer or supervisor).
+    pub is_unit_staff: bool,
+    pub is_operator: bool,
+    pub is_city_admin: bool,
 }
 
 impl UserView {
@@ -187,6 +191,13 @@ impl UserView {
             is_auditor: roles
                 .iter()
                 .any(|r| matches!(r, Role::Auditor | Role::CityAdmin)),
+            is_unit_staff: roles
+                .iter()
+                .any(|r| matches!(r, Role::Officer | Role::Supervisor)),
+            is_operator: roles
+                .iter()
+                .any(|r| matches!(r, Role::Operator | Role::CityAdmin)),
+            is_city_admin: roles.contains(&Role::CityAdmin),
         }
     }
 }

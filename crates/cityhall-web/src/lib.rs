@@ -178,7 +178,8 @@ pub fn router(state: AppState) -> Router {
             state
                 .config
                 .body_limit
-                .max(dossier::MAX_UPLOAD_BYTES * 4 / 3 + 64 * 1024),
+                .max(dossier::MAX_UPLOAD_BYTES * 4 / 3 + 64 * 1024)
+                .max(feedback::UPLOAD_LIMIT + 64 * 1024),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

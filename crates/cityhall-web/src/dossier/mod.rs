@@ -68,6 +68,8 @@ pub struct RawFile {
 #[derive(Debug, Default)]
 pub struct UploadForm {
     pub fields: BTreeMap<String, String>,
+    /// Every text field in order, repeated names included (check boxes of one question).
+    pub pairs: Vec<(String, String)>,
     pub files: Vec<RawFile>,
 }
 
@@ -166,6 +168,7 @@ impl<S: Send + Sync> FromRequest<S> for UploadForm {
                 if text.len() > 64 * 1024 {
                     return Err(too_big());
                 }
+                out.pairs.push((name.clone(), text.clone()));
                 out.fields.insert(name, text);
             }
         }

@@ -3,18 +3,54 @@
 //! actions, and the escalation and closing sweep. The pages, the hotline console and the
 //! Open311 API build on it.
 
+pub mod desk;
 pub mod open311;
+pub mod pages;
 pub mod service;
+pub mod views;
 
 use std::time::Duration;
 
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::AppState;
 
+/// The largest report form: five photos at the limit and the text fields.
+pub const UPLOAD_LIMIT: usize =
+    cityhall_core::feedback::MAX_PHOTOS * service::MAX_PHOTO_BYTES + 1024 * 1024;
+
 /// Every feedback route: the pages, the hotline console and the Open311 API.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(open311::router())
+    // Report forms carry up to five photos of at most 8 MB each.
+    let uploads = Router::new()
+        .route(
+            "/feedback/new",
+            get(pages::new_form).post(pages::new_submit),
+        )
+        .route("/hotline", get(desk::hotline).post(desk::hotline_submit))
+        .route("/desk/feedback/{code}/act", post(desk::act))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT));
+    Router::new()
+        .merge(uploads)
+        .route("/feedback", get(pages::list))
+        .route("/feedback/{code}", get(pages::report))
+        .route(
+            "/feedback/{code}/confirm",
+            get(pages::confirm_page).post(pages::confirm_submit),
+        )
+        .route("/feedback/{code}/follow", post(pages::follow))
+        .route("/feedback/{code}/reporter", post(pages::reporter_act))
+        .route("/feedback/{code}/photos/{id}", get(pages::photo))
+        .route("/static/feedback.js", get(pages::script))
+        .route("/desk/feedback", get(desk::queue))
+        .route("/desk/feedback/{code}", get(desk::report))
+        .route(
+            "/admin/feedback/routes",
+            get(desk::routes).post(desk::route_set),
+        )
+        .route("/admin/feedback/routes/delete", post(desk::route_delete))
+        .merge(open311::router())
 }
 
 /// Runs the escalation and closing sweep every `every` until `stop` changes.

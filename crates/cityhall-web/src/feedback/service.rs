@@ -254,14 +254,15 @@ pub async fn file(state: &AppState, now: OffsetDateTime, r: NewReport) -> Result
         if !c.anonymous && name.is_none() {
             errs.push(("name".into(), "err-fb-name"));
         }
-        if !c.anonymous && email.is_none() && phone.is_none() && !signed_in {
+        if !c.anonymous && email.is_none() && phone_raw.is_none() && !signed_in {
             errs.push(("contact".into(), "err-fb-contact"));
         }
     }
     // Without an account (and not taken by an operator), the report is confirmed through
     // the e-mail or phone given; with neither it must be a category open to anonymous ones.
     let needs_confirmation = !signed_in && !r.trusted && (email.is_some() || phone.is_some());
-    if !signed_in && !r.trusted && email.is_none() && phone.is_none() && r.channel == Channel::Web {
+    let contact_typed = phone_raw.is_some() || email.is_some();
+    if !signed_in && !r.trusted && !contact_typed && r.channel == Channel::Web {
         errs.push(("contact".into(), "err-fb-contact"));
     }
     if !errs.is_empty() {
