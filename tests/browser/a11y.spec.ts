@@ -58,6 +58,26 @@ const pages: { name: string; open: (page: Page) => Promise<void> }[] = [
     },
   },
   { name: 'password reset', open: async (page) => gotoExpectStatus(page, '/password/forgot', 200) },
+  { name: 'feedback list and map', open: async (page) => gotoExpectStatus(page, '/feedback', 200) },
+  { name: 'feedback form, step one', open: async (page) => gotoExpectStatus(page, '/feedback/new', 200) },
+  {
+    name: 'feedback form, step two with nearby reports',
+    open: async (page) => gotoExpectStatus(page, '/feedback/new?category=road-damage&lat=10.7769&lon=106.7009', 200),
+  },
+  {
+    name: 'feedback queue (officer.phuongsaigon)',
+    open: async (page) => {
+      await login(page, 'officer.phuongsaigon');
+      await gotoExpectStatus(page, '/desk/feedback?status=all', 200);
+    },
+  },
+  {
+    name: 'hotline console (operator)',
+    open: async (page) => {
+      await login(page, 'operator');
+      await gotoExpectStatus(page, '/hotline', 200);
+    },
+  },
   { name: 'english sign-up', open: async (page) => gotoExpectStatus(page, '/signup?lang=en', 200) },
   { name: 'not found', open: async (page) => gotoExpectStatus(page, '/khong-ton-tai', 404) },
   { name: 'procedure catalog', open: async (page) => gotoExpectStatus(page, '/procedures', 200) },

@@ -11,6 +11,8 @@ export const DEMO_USERS = [
   'officer.phuongbenthanh',
   'admin',
   'auditor',
+  'operator',
+  'supervisor.phuongsaigon',
 ] as const;
 
 export type DemoUser = (typeof DEMO_USERS)[number];

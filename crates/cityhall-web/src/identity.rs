@@ -74,6 +74,14 @@ pub const DEMO_ACCOUNTS: &[(&str, &str)] = &[
     ),
     ("admin", "Quản trị thành phố / city administrator"),
     ("auditor", "Kiểm toán viên / auditor"),
+    (
+        "operator",
+        "Điện thoại viên tổng đài 1022 / 1022 hotline operator",
+    ),
+    (
+        "supervisor.phuongsaigon",
+        "Lãnh đạo UBND Phường Sài Gòn / supervisor, Sai Gon Ward",
+    ),
 ];
 
 /// Normalises what a person types to sign in: email lowercased, phone to 0xxxxxxxxx.

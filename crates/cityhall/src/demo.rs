@@ -179,3 +179,100 @@ async fn load_set(
     tracing::info!(created, flag, "demo accounts ready (password {PASSWORD})");
     Ok(true)
 }
+
+struct DemoReport {
+    category: &'static str,
+    description: &'static str,
+    address: &'static str,
+    lat: f64,
+    lon: f64,
+    /// Past its due time already (the escalation job picks it up).
+    overdue: bool,
+}
+
+/// A few reports so that the public list, the map and the queues are not empty, one of them
+/// overdue for the escalation job. Filed once, by `citizen2`.
+const REPORTS: &[DemoReport] = &[
+    DemoReport {
+        category: "road-damage",
+        description: "Ổ gà lớn trên đường Lê Lợi, đoạn gần chợ Bến Thành (demo)",
+        address: "Đường Lê Lợi",
+        lat: 10.7772,
+        lon: 106.7012,
+        overdue: false,
+    },
+    DemoReport {
+        category: "sidewalk-encroachment",
+        description: "Quán nước lấn hết vỉa hè, người đi bộ phải xuống lòng đường (demo)",
+        address: "Đường Đồng Khởi",
+        lat: 10.7790,
+        lon: 106.7030,
+        overdue: true,
+    },
+    DemoReport {
+        category: "street-light",
+        description: "Ba cột đèn liên tiếp không sáng vào ban đêm (demo)",
+        address: "Đường Phạm Ngũ Lão",
+        lat: 10.7690,
+        lon: 106.6930,
+        overdue: false,
+    },
+];
+
+/// Files the demo reports once (their own flag), through the same rules as every channel.
+pub async fn load_reports(state: &cityhall_web::AppState) -> anyhow::Result<()> {
+    use cityhall_core::feedback::{Channel, Point, RawAnswers};
+    use cityhall_web::feedback::service::{file, FileError, NewReport, Reporter};
+    let db = &state.db;
+    if db.flag("demo_reports_loaded").await?.is_some() {
+        return Ok(());
+    }
+    let Some(owner) = db.user_by_login("citizen2").await? else {
+        return Ok(());
+    };
+    let now = OffsetDateTime::now_utc();
+    for r in REPORTS {
+        let filed = file(
+            state,
+            now,
+            NewReport {
+                category: r.category.into(),
+                description: r.description.into(),
+                address: Some(r.address.into()),
+                ward: None,
+                point: Point::new(r.lat, r.lon),
+                answers: RawAnswers::new(),
+                photos: Vec::new(),
+                reporter: Reporter {
+                    user_id: Some(owner.id.clone()),
+                    name: Some(owner.full_name.clone()),
+                    email: None,
+                    phone: None,
+                },
+                hide_name: true,
+                channel: Channel::Web,
+                filed_by: None,
+                trusted: true,
+                idem_key: Some(format!("demo-{}", r.category)),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            FileError::Fields(f) => anyhow::anyhow!("demo report refused: {f:?}"),
+            FileError::Other(e) => anyhow::anyhow!("demo report: {e:?}"),
+        })?;
+        if r.overdue {
+            let mut row = filed.report;
+            let expected = row.row_version;
+            row.due_at = Some(cityhall_db::micros(now - time::Duration::minutes(5)));
+            let mut tx = db.begin().await?;
+            Db::update_report(&mut tx, &row, expected).await?;
+            tx.commit().await?;
+        }
+    }
+    let mut tx = db.begin().await?;
+    Db::set_flag_once(&mut tx, "demo_reports_loaded", "1", now).await?;
+    tx.commit().await?;
+    tracing::info!(reports = REPORTS.len(), "demo reports filed");
+    Ok(())
+}

@@ -444,6 +444,9 @@ async fn serve(s: Settings, listen: Option<String>, demo_flag: bool) -> anyhow::
         "cityhall ready"
     );
     let state = AppState::new(db.clone(), config);
+    if demo {
+        demo::load_reports(&state).await?;
+    }
     cityhall_web::serve(state, listener, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)

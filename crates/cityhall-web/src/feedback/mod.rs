@@ -53,17 +53,23 @@ pub fn router() -> Router<AppState> {
         .merge(open311::router())
 }
 
-/// Runs the escalation and closing sweep every `every` until `stop` changes.
+/// Runs the escalation and closing sweep at start and then every `every` until `stop`
+/// changes.
 pub async fn run_sweeper(
     state: AppState,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // A first pass at start, so a restart does not delay escalations by a period.
+    let mut first = true;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
+        if !first {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
         }
+        first = false;
         match service::sweep(&state, time::OffsetDateTime::now_utc()).await {
             Ok((e, c)) if e + c > 0 => tracing::info!(escalated = e, closed = c, "feedback sweep"),
             Ok(_) => {}
