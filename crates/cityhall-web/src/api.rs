@@ -23,8 +23,22 @@ use crate::{AppState, ReqLang};
         title = "cityhall API",
         description = "The digital city hall's JSON API. Errors are {\"error\": {\"code\", \"message\", \"fields\"}}."
     ),
-    paths(api_root, create_token, me, units, agencies),
+    paths(
+        api_root,
+        create_token,
+        me,
+        units,
+        agencies,
+        crate::dossier::api::create,
+        crate::dossier::api::read,
+        crate::dossier::api::status,
+        crate::dossier::api::action,
+        crate::feedback::api::read,
+        crate::feedback::api::action
+    ),
     components(schemas(
+        crate::feedback::api::ReportOut,
+        crate::feedback::service::ReportAction,
         TokenRequest,
         TokenResponse,
         Me,
@@ -72,7 +86,10 @@ async fn api_root() -> Json<serde_json::Value> {
             "token": "/api/v1/auth/token",
             "me": "/api/v1/me",
             "units": "/api/v1/units",
-            "agencies": "/api/v1/agencies"
+            "agencies": "/api/v1/agencies",
+            "dossiers": "/api/v1/dossiers",
+            "reports": "/api/v1/reports/{code}",
+            "open311": "/open311/v2/discovery.json"
         }
     }))
 }

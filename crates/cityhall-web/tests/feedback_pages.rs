@@ -508,3 +508,119 @@ web_test!(hotline_console_and_routing_rules, |engine| async move {
     assert_eq!(res.status(), 303);
     assert!(s.db.route_for("noise", "26740").await.unwrap().is_none());
 });
+
+async fn bearer(s: &TestServer, user: &str) -> String {
+    let res = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": user, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+web_test!(report_api_with_bearer_tokens, |engine| async move {
+    let Some(s) = start(engine, |_| {}).await else {
+        return;
+    };
+    s.user("dan", Role::Citizen, None).await;
+    s.user("khac", Role::Citizen, None).await;
+    s.user("can.bo", Role::Officer, Some("UBND-26740")).await;
+    let resident = s.signed_in("dan").await;
+    let form = report_form(
+        &resident,
+        "category=waste-collection&ward=26740",
+        &[
+            ("description", "Rác không được thu gom ba ngày"),
+            ("phone", "0911222333"),
+        ],
+        vec![],
+    )
+    .await;
+    let res = post_multipart(&resident, "/feedback/new", form).await;
+    let code = location(&res)
+        .trim_start_matches("/feedback/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    let read = http
+        .get(s.url(&format!("/api/v1/reports/{code}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let body: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(body["status"], "open");
+    assert!(!body.to_string().contains("0911222333"), "no personal data");
+    let v = body["row_version"].as_i64().unwrap();
+    let act = |tok: String, body: serde_json::Value| {
+        let http = http.clone();
+        let url = s.url(&format!("/api/v1/reports/{code}/actions"));
+        async move {
+            http.post(url)
+                .bearer_auth(tok)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let stranger = bearer(&s, "khac").await;
+    let officer = bearer(&s, "can.bo").await;
+    let r = act(stranger, serde_json::json!({"action": "assign"})).await;
+    assert_eq!(r.status(), 403);
+    let r = act(
+        officer.clone(),
+        serde_json::json!({"action": "assign", "row_version": v}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "in_progress"
+    );
+    let r = act(
+        officer.clone(),
+        serde_json::json!({"action": "resolve", "row_version": v, "note": "Đã thu gom"}),
+    )
+    .await;
+    assert_eq!(r.status(), 409, "stale version");
+    let r = act(officer.clone(), serde_json::json!({"action": "fly"})).await;
+    assert_eq!(r.status(), 400);
+    let r = act(
+        officer,
+        serde_json::json!({"action": "resolve", "note": "Đã thu gom"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = act(
+        bearer(&s, "dan").await,
+        serde_json::json!({"action": "rate", "rating": 4}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["rating"], 4);
+    let nf = http
+        .get(s.url("/api/v1/reports/PA-991231-9999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nf.status(), 404);
+    // Both APIs are in the OpenAPI document.
+    let doc: serde_json::Value = http
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/reports/{code}/actions"].is_object());
+    assert!(doc["paths"]["/api/v1/dossiers"].is_object());
+});

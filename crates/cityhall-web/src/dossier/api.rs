@@ -83,7 +83,7 @@ pub struct DossierOut {
     pub record: serde_json::Value,
 }
 
-fn rfc3339(us: i64) -> String {
+pub fn rfc3339(us: i64) -> String {
     cityhall_db::from_micros(us)
         .to_offset(cityhall_core::calendar::VN_OFFSET)
         .format(&time::format_description::well_known::Rfc3339)

@@ -3,6 +3,7 @@
 //! actions, and the escalation and closing sweep. The pages, the hotline console and the
 //! Open311 API build on it.
 
+pub mod api;
 pub mod desk;
 pub mod open311;
 pub mod pages;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
             get(desk::routes).post(desk::route_set),
         )
         .route("/admin/feedback/routes/delete", post(desk::route_delete))
+        .merge(api::router())
         .merge(open311::router())
 }
 

@@ -558,7 +558,7 @@ pub struct Who {
 }
 
 /// An action as asked for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ReportAction {
     pub action: String,
     #[serde(default)]
@@ -580,6 +580,7 @@ pub struct ReportAction {
     #[serde(default)]
     pub secret: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub photos: Vec<Vec<u8>>,
 }
 
