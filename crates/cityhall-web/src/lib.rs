@@ -89,6 +89,8 @@ pub struct WebConfig {
     pub payment_secret: Vec<u8>,
     /// Serve the built-in sandbox provider at `/pay/sandbox`.
     pub payment_sandbox: bool,
+    /// Citizen feedback: nearby radius, reopen window, escalation.
+    pub feedback: feedback::service::Policy,
 }
 
 impl WebConfig {
@@ -115,6 +117,7 @@ impl WebConfig {
             payment_url: "/pay/sandbox".into(),
             payment_secret: b"sandbox-secret".to_vec(),
             payment_sandbox: true,
+            feedback: feedback::service::Policy::default(),
         }
     }
 }
@@ -142,13 +145,14 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> AppState {
         let blobs = cityhall_db::Blobs::new(config.blobs.clone());
+        let feedback = feedback::service::Feedback::with_policy(&config.feedback);
         AppState(Arc::new(AppInner {
             db,
             config,
             metrics: ops::metrics_handle(),
             catalog: catalog::Catalog::new().expect("the shipped synonyms parse (tested)"),
             blobs,
-            feedback: feedback::service::Feedback::new(),
+            feedback,
         }))
     }
 }

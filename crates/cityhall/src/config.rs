@@ -41,6 +41,22 @@ pub struct OidcFile {
     pub national_id_claim: Option<String>,
 }
 
+/// Citizen feedback policy (`[feedback]`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackFile {
+    /// Radius of the "already reported nearby" suggestion, in metres (default 200).
+    pub nearby_m: Option<f64>,
+    /// Days after a resolution during which the reporter may reopen (default 7).
+    pub reopen_days: Option<i64>,
+    /// Working hours past the due time before the unit's supervisor is told (default 0).
+    pub supervisor_after_hours: Option<u32>,
+    /// Working hours past the due time before the report moves to the city desk (default 8).
+    pub city_after_hours: Option<u32>,
+    /// The city desk: level-2 escalations and reports no unit exists for (default VPUBND).
+    pub city_desk: Option<String>,
+}
+
 /// Every setting, as the file and the environment name them.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +93,8 @@ pub struct Settings {
     pub oidc: OidcFile,
     #[serde(default)]
     pub calendar: CalendarConfig,
+    #[serde(default)]
+    pub feedback: FeedbackFile,
 }
 
 fn env(name: &str) -> Option<String> {

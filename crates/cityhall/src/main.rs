@@ -368,6 +368,31 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
             "sandbox".into()
         },
         payment_sandbox: s.payment_url.is_none(),
+        feedback: {
+            let d = cityhall_web::feedback::service::Policy::default();
+            let f = &s.feedback;
+            let p = cityhall_web::feedback::service::Policy {
+                escalation: cityhall_core::feedback::Escalation {
+                    supervisor_after_hours: f
+                        .supervisor_after_hours
+                        .unwrap_or(d.escalation.supervisor_after_hours),
+                    city_after_hours: f.city_after_hours.unwrap_or(d.escalation.city_after_hours),
+                    city_desk: f.city_desk.clone().unwrap_or(d.escalation.city_desk),
+                },
+                reopen_days: f.reopen_days.unwrap_or(d.reopen_days),
+                nearby_m: f.nearby_m.unwrap_or(d.nearby_m),
+            };
+            anyhow::ensure!(
+                p.nearby_m > 0.0 && p.nearby_m <= 5000.0,
+                "feedback.nearby_m must be between 0 and 5000 metres"
+            );
+            anyhow::ensure!(p.reopen_days >= 0, "feedback.reopen_days cannot be negative");
+            anyhow::ensure!(
+                p.escalation.city_after_hours >= p.escalation.supervisor_after_hours,
+                "feedback.city_after_hours must not be below supervisor_after_hours"
+            );
+            p
+        },
         payment_url: s
             .payment_url
             .clone()

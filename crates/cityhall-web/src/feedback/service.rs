@@ -99,14 +99,36 @@ pub struct Feedback {
 
 pub const SHIPPED_CATEGORIES: &str = include_str!("../../../../data/feedback-categories.json");
 
-impl Feedback {
-    pub fn new() -> Feedback {
-        Feedback {
-            categories: feedback::CategoriesFile::parse(SHIPPED_CATEGORIES, |_| true)
-                .expect("the shipped categories parse (tested in core)"),
+/// The feedback settings an operator may change.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub escalation: feedback::Escalation,
+    pub reopen_days: i64,
+    pub nearby_m: f64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
             escalation: feedback::Escalation::default(),
             reopen_days: 7,
             nearby_m: 200.0,
+        }
+    }
+}
+
+impl Feedback {
+    pub fn new() -> Feedback {
+        Feedback::with_policy(&Policy::default())
+    }
+
+    pub fn with_policy(p: &Policy) -> Feedback {
+        Feedback {
+            categories: feedback::CategoriesFile::parse(SHIPPED_CATEGORIES, |_| true)
+                .expect("the shipped categories parse (tested in core)"),
+            escalation: p.escalation.clone(),
+            reopen_days: p.reopen_days,
+            nearby_m: p.nearby_m,
             max_distance_m: 15_000.0,
             units: tokio::sync::OnceCell::new(),
         }
