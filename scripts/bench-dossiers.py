@@ -12,13 +12,14 @@
 Prints one `name: value` line per figure. Traffic goes to the given (loopback) URL only.
 """
 import base64
-import http.client
 import json
+import os
 import sys
-import threading
 import time
-import urllib.parse
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from benchload import Client, parse_load_args, pct, run  # noqa: E402
 
 PASSWORD = "cityhall-demo"
 CITIZEN = "citizen1"
@@ -30,32 +31,6 @@ BODY = json.dumps({
     "delivery": "online",
     "attachments": [{"field": "birth_proof", "filename": "a.pdf", "content_base64": PDF}],
 }).encode()
-
-
-class Client:
-    """One keep-alive connection."""
-
-    def __init__(self, url):
-        u = urllib.parse.urlsplit(url)
-        self.host, self.port = u.hostname, u.port
-        self.conn = None
-
-    def req(self, method, path, body=None, headers=None):
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-            try:
-                h = {"Content-Type": "application/json"} if body is not None else {}
-                h.update(headers or {})
-                self.conn.request(method, path, body=body, headers=h)
-                r = self.conn.getresponse()
-                data = r.read()
-                return r.status, data
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
 
 
 def token(url, user):
@@ -96,38 +71,6 @@ def lifecycle(c, cit, off, steps):
     if st != 200:
         raise RuntimeError(f"status {code}: HTTP {st} {data[:300]!r}")
     steps["status"].append(time.perf_counter() - t0)
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else float("nan")
-
-
-def run(url, threads, duration, job):
-    """Runs job(client, sink) in `threads` threads for `duration` s; returns (n, seconds, latencies, errors)."""
-    lat, errors, lock = [], [], threading.Lock()
-    stop = time.perf_counter() + duration
-
-    def worker():
-        c = Client(url)
-        mine = []
-        while time.perf_counter() < stop:
-            t = time.perf_counter()
-            try:
-                job(c)
-            except Exception as e:  # noqa: BLE001 - counted and reported
-                with lock:
-                    errors.append(str(e))
-                continue
-            mine.append(time.perf_counter() - t)
-        with lock:
-            lat.extend(mine)
-
-    t0 = time.perf_counter()
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    [t.start() for t in ts]
-    [t.join() for t in ts]
-    return len(lat), time.perf_counter() - t0, lat, errors
 
 
 def load(url, threads_list, duration):
@@ -208,16 +151,7 @@ def main(argv):
     elif len(argv) == 4 and argv[0] == "seed-sql":
         sys.stdout.write(seed_sql(argv[1], argv[2], int(argv[3])))
     elif len(argv) >= 2 and argv[0] == "load":
-        threads, duration = [8, 32], 20.0
-        rest = argv[2:]
-        while rest:
-            if rest[0] == "--threads":
-                threads = [int(x) for x in rest[1].split(",")]
-            elif rest[0] == "--duration":
-                duration = float(rest[1])
-            else:
-                sys.exit(f"unknown option {rest[0]}")
-            rest = rest[2:]
+        threads, duration = parse_load_args(argv[2:])
         load(argv[1], threads, duration)
     else:
         sys.exit(__doc__)

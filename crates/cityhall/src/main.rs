@@ -386,7 +386,10 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
                 p.nearby_m > 0.0 && p.nearby_m <= 5000.0,
                 "feedback.nearby_m must be between 0 and 5000 metres"
             );
-            anyhow::ensure!(p.reopen_days >= 0, "feedback.reopen_days cannot be negative");
+            anyhow::ensure!(
+                p.reopen_days >= 0,
+                "feedback.reopen_days cannot be negative"
+            );
             anyhow::ensure!(
                 p.escalation.city_after_hours >= p.escalation.supervisor_after_hours,
                 "feedback.city_after_hours must not be below supervisor_after_hours"

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::pages::{self, page_number, statuses_of, NewQuery, Problems, LIST_PAGE};
-use super::service::{self, FileError, ReportAction, Who};
+use super::service::{self, ReportAction, Who};
 use super::views::{self, MapView, ReportView, RowView};
 use crate::auth::{CityAdmin, CsrfForm, Signed};
 use crate::dossier::UploadForm;
@@ -179,6 +179,31 @@ pub async fn queue(
 
 // ------------------------------------------------------------------------------ one report
 
+/// Active agencies as (code, name) sorted by name, without `except`.
+async fn agency_options(
+    state: &AppState,
+    en: bool,
+    except: &str,
+) -> AppResult<Vec<(String, String)>> {
+    let mut v: Vec<(String, String)> = state
+        .db
+        .agencies()
+        .await?
+        .into_iter()
+        .filter(|a| a.active && a.code != except)
+        .map(|a| {
+            let n = if en && !a.name_en.is_empty() {
+                a.name_en
+            } else {
+                a.name
+            };
+            (a.code, n)
+        })
+        .collect();
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(v)
+}
+
 #[derive(Template)]
 #[template(path = "fb_desk_report.html")]
 struct DeskReportPage<'a> {
@@ -276,22 +301,7 @@ async fn desk_page(
             }
         }
     }
-    let mut agencies: Vec<(String, String)> = state
-        .db
-        .agencies()
-        .await?
-        .into_iter()
-        .filter(|a| a.active && a.code != r.agency_code)
-        .map(|a| {
-            let n = if en && !a.name_en.is_empty() {
-                a.name_en
-            } else {
-                a.name
-            };
-            (a.code, n)
-        })
-        .collect();
-    agencies.sort_by(|a, b| a.1.cmp(&b.1));
+    let agencies = agency_options(state, en, &r.agency_code).await?;
     render_status(
         status,
         &DeskReportPage {
@@ -471,26 +481,10 @@ pub async fn hotline_submit(
     let mut r = pages::report_of(&f, Channel::Hotline);
     r.filed_by = Some(s.user_id().to_string());
     r.trusted = true;
-    match service::file(&state, OffsetDateTime::now_utc(), r).await {
-        Ok(filed) => {
-            Ok(Redirect::to(&format!("/hotline?filed={}", filed.report.code)).into_response())
-        }
-        Err(FileError::Fields(list)) => {
-            let page = pages::new_page(
-                &state,
-                &p,
-                pages::query_of(&f),
-                "/hotline",
-                true,
-                false,
-                &f.pairs,
-                list,
-            )
-            .await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(FileError::Other(e)) => Err(e),
-    }
+    pages::file_and_answer(&state, &p, &f, r, "/hotline", true, false, |row| {
+        format!("/hotline?filed={}", row.code)
+    })
+    .await
 }
 
 // ------------------------------------------------------------------------------ routing
@@ -559,22 +553,7 @@ async fn routes_page(
         };
         defaults.push((c.code.clone(), c.name.get(en).to_string(), unit));
     }
-    let mut agencies: Vec<(String, String)> = state
-        .db
-        .agencies()
-        .await?
-        .into_iter()
-        .filter(|a| a.active)
-        .map(|a| {
-            let n = if en && !a.name_en.is_empty() {
-                a.name_en
-            } else {
-                a.name
-            };
-            (a.code, n)
-        })
-        .collect();
-    agencies.sort_by(|a, b| a.1.cmp(&b.1));
+    let agencies = agency_options(state, en, "").await?;
     render_status(
         status,
         &RoutesPage {

@@ -443,24 +443,49 @@ pub async fn new_submit(
         }
         r.trusted = true;
     }
-    let now = OffsetDateTime::now_utc();
-    match service::file(&state, now, r).await {
-        Ok(filed) => {
-            let code = &filed.report.code;
-            if filed.report.status == Status::Unconfirmed.as_str() {
-                Ok(Redirect::to(&format!("/feedback/{code}/confirm")).into_response())
+    let signed_in = me.is_some();
+    file_and_answer(
+        &state,
+        &p,
+        &f,
+        r,
+        "/feedback/new",
+        false,
+        signed_in,
+        |row| {
+            if row.status == Status::Unconfirmed.as_str() {
+                format!("/feedback/{}/confirm", row.code)
             } else {
-                Ok(Redirect::to(&format!("/feedback/{code}?filed=1")).into_response())
+                format!("/feedback/{}?filed=1", row.code)
             }
-        }
+        },
+    )
+    .await
+}
+
+/// Files a report from a form: on success, a redirect to `to(report)`; on field problems,
+/// the form again with each message beside its field (422); nothing is stored then.
+#[allow(clippy::too_many_arguments)]
+pub async fn file_and_answer(
+    state: &AppState,
+    p: &PageCtx,
+    f: &UploadForm,
+    r: NewReport,
+    action: &'static str,
+    hotline: bool,
+    signed_in: bool,
+    to: impl FnOnce(&ReportRow) -> String,
+) -> AppResult<Response> {
+    match service::file(state, OffsetDateTime::now_utc(), r).await {
+        Ok(filed) => Ok(Redirect::to(&to(&filed.report)).into_response()),
         Err(FileError::Fields(list)) => {
             let page = new_page(
-                &state,
-                &p,
-                query_of(&f),
-                "/feedback/new",
-                false,
-                me.is_some(),
+                state,
+                p,
+                query_of(f),
+                action,
+                hotline,
+                signed_in,
                 &f.pairs,
                 list,
             )
@@ -676,17 +701,31 @@ pub async fn confirm_submit(
         secret: Some(f.secret),
         ..Default::default()
     };
-    match service::act(&state, OffsetDateTime::now_utc(), &who, &r.code, &req).await {
-        Ok(_) => Ok(Redirect::to(&format!("/feedback/{}?confirmed=1", r.code)).into_response()),
+    let to = format!("/feedback/{}?confirmed=1", r.code);
+    act_or_page(&state, &p, signed(&cs).as_ref(), &who, &r.code, &req, to).await
+}
+
+/// Applies a resident's action; a refusal shows the report again with the message.
+async fn act_or_page(
+    state: &AppState,
+    p: &PageCtx,
+    me: Option<&Signed>,
+    who: &Who,
+    code: &str,
+    req: &ReportAction,
+    to: String,
+) -> AppResult<Response> {
+    match service::act(state, OffsetDateTime::now_utc(), who, code, req).await {
+        Ok(_) => Ok(Redirect::to(&to).into_response()),
         Err(e) if e.status.is_client_error() => {
-            let r = state.db.report_by_code(&r.code).await?;
+            let r = state.db.report_by_code(code).await?;
             report_page(
-                &state,
-                &p,
-                signed(&cs).as_ref(),
+                state,
+                p,
+                me,
                 &r,
                 String::new(),
-                Problems::from_error(&p, &e),
+                Problems::from_error(p, &e),
                 String::new(),
                 e.status,
             )
@@ -757,26 +796,8 @@ pub async fn reporter_act(
         row_version: f.row_version.trim().parse().ok(),
         ..Default::default()
     };
-    match service::act(&state, OffsetDateTime::now_utc(), &who, &r.code, &req).await {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/feedback/{}?done={}", r.code, f.action)).into_response())
-        }
-        Err(e) if e.status.is_client_error() => {
-            let r = state.db.report_by_code(&r.code).await?;
-            report_page(
-                &state,
-                &p,
-                Some(&s),
-                &r,
-                String::new(),
-                Problems::from_error(&p, &e),
-                String::new(),
-                e.status,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let to = format!("/feedback/{}?done={}", r.code, f.action);
+    act_or_page(&state, &p, Some(&s), &who, &r.code, &req, to).await
 }
 
 /// A photo of a public report (stored without its metadata), or of any report for its unit.
