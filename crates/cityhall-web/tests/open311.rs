@@ -106,7 +106,9 @@ fn errors(g: &Got) -> Vec<(u16, String)> {
             .collect()
     } else {
         assert!(g.content_type.starts_with("text/xml"), "{}", g.content_type);
-        assert!(g.body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<errors>"));
+        assert!(g
+            .body
+            .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<errors>"));
         g.body
             .split("<error>")
             .skip(1)
@@ -171,9 +173,9 @@ web_test!(discovery_services_and_definitions, |engine| async move {
     let dx = get(&s, &format!("{V2}/discovery.xml")).await;
     assert_eq!(dx.content_type, "text/xml; charset=utf-8");
     assert!(dx.body.contains("<discovery><changeset>"), "{}", dx.body);
-    assert!(dx.body.contains(
-        "<formats><format>text/xml</format><format>application/json</format></formats>"
-    ));
+    assert!(dx
+        .body
+        .contains("<formats><format>text/xml</format><format>application/json</format></formats>"));
 
     // Services: a bare array, Vietnamese by default, English when the client prefers it.
     let sv = get(&s, &format!("{V2}/services.json")).await;
@@ -241,7 +243,8 @@ web_test!(discovery_services_and_definitions, |engine| async move {
         assert_eq!(e.len(), 1, "{path}");
         assert_eq!(e[0].0, 404, "{path}");
         assert!(
-            g.content_type.contains(if fmt == "json" { "json" } else { "xml" }),
+            g.content_type
+                .contains(if fmt == "json" { "json" } else { "xml" }),
             "{path}"
         );
     }
@@ -309,7 +312,10 @@ web_test!(filing_and_reading, |engine| async move {
             ("service_code", "sidewalk-encroachment"),
             ("address_id", "26740"),
             ("address_string", "Chợ Bến Thành, cửa Nam"),
-            ("description", "Bày bán lấn chiếm vỉa hè, người đi bộ phải xuống lòng đường"),
+            (
+                "description",
+                "Bày bán lấn chiếm vỉa hè, người đi bộ phải xuống lòng đường",
+            ),
             ("attribute[kind][]", "vendors"),
             ("attribute[kind][]", "goods"),
             ("attribute[time_of_day][]", "morning"),
@@ -364,7 +370,10 @@ web_test!(filing_and_reading, |engine| async move {
         .ends_with("+07:00"));
     assert!(item["media_url"].is_null());
     let text = one.to_string();
-    assert!(!text.contains("Nguyễn An") && !text.contains("\"An\""), "{text}");
+    assert!(
+        !text.contains("Nguyễn An") && !text.contains("\"An\""),
+        "{text}"
+    );
     let one_x = get(&s, &format!("{V2}/requests/{id}.xml")).await;
     assert!(
         one_x.body.contains(
@@ -418,7 +427,11 @@ web_test!(filing_and_reading, |engine| async move {
         &format!("{V2}/requests.json?service_request_id={id},PA-000101-0001&status=closed"),
     )
     .await;
-    assert_eq!(ids_q.json().as_array().unwrap().len(), 1, "ids override status");
+    assert_eq!(
+        ids_q.json().as_array().unwrap().len(),
+        1,
+        "ids override status"
+    );
     for bad in [
         "status=pending",
         "service_code=no-such",
@@ -454,175 +467,179 @@ web_test!(filing_and_reading, |engine| async move {
     assert_eq!(count(&s).await, before + 1);
 });
 
-web_test!(bad_input_is_refused_and_nothing_stored, |engine| async move {
-    let Some(s) = start(engine, |_| {}).await else {
-        return;
-    };
-    with_key(&s, KEY, "app").await;
-    let revoked = with_key(&s, "revoked-key", "old app").await;
-    let mut tx = s.db.begin().await.unwrap();
-    Db::revoke_open311_key(&mut tx, &revoked, 1).await.unwrap();
-    tx.commit().await.unwrap();
-    let before = count(&s).await;
-    let ok = [
-        ("service_code", "road-damage"),
-        ("lat", LAT),
-        ("long", LONG),
-        ("description", "Ổ gà lớn"),
-    ];
-    let with = |extra: &[(&'static str, &'static str)]| {
-        let mut v: Vec<(&str, String)> = vec![("api_key", KEY.to_string())];
-        for (k, x) in ok.iter().chain(extra) {
-            v.retain(|(n, _)| n != k);
-            v.push((k, x.to_string()));
+web_test!(
+    bad_input_is_refused_and_nothing_stored,
+    |engine| async move {
+        let Some(s) = start(engine, |_| {}).await else {
+            return;
+        };
+        with_key(&s, KEY, "app").await;
+        let revoked = with_key(&s, "revoked-key", "old app").await;
+        let mut tx = s.db.begin().await.unwrap();
+        Db::revoke_open311_key(&mut tx, &revoked, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        let before = count(&s).await;
+        let ok = [
+            ("service_code", "road-damage"),
+            ("lat", LAT),
+            ("long", LONG),
+            ("description", "Ổ gà lớn"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v: Vec<(&str, String)> = vec![("api_key", KEY.to_string())];
+            for (k, x) in ok.iter().chain(extra) {
+                v.retain(|(n, _)| n != k);
+                v.push((k, x.to_string()));
+            }
+            v
+        };
+        let long = "đ".repeat(4001);
+        let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+            (
+                "no key",
+                ok.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+                403,
+                "api_key",
+            ),
+            ("wrong key", with(&[("api_key", "nope")]), 403, "api_key"),
+            (
+                "revoked key",
+                with(&[("api_key", "revoked-key")]),
+                403,
+                "api_key",
+            ),
+            (
+                "unknown service",
+                with(&[("service_code", "no-such")]),
+                400,
+                "service_code: ",
+            ),
+            (
+                "outside the city",
+                with(&[("lat", "21.0285"), ("long", "105.8542")]),
+                400,
+                "lat, long: ",
+            ),
+            ("half a point", with(&[("lat", "")]), 400, "lat, long: "),
+            (
+                "description too long",
+                {
+                    let mut v = with(&[]);
+                    v.retain(|(k, _)| *k != "description");
+                    v.push(("description", long.clone()));
+                    v
+                },
+                400,
+                "description: ",
+            ),
+            (
+                "required attribute",
+                with(&[("service_code", "bus-service")]),
+                400,
+                "attribute[route]: ",
+            ),
+            (
+                "wrong choice",
+                with(&[("attribute[size]", "huge")]),
+                400,
+                "attribute[size]: ",
+            ),
+            (
+                "unknown ward",
+                {
+                    let mut v = with(&[("address_id", "99999")]);
+                    v.retain(|(k, _)| *k != "lat" && *k != "long");
+                    v
+                },
+                400,
+                "address_id: ",
+            ),
+            (
+                "no place",
+                {
+                    let mut v = with(&[("address_string", "somewhere")]);
+                    v.retain(|(k, _)| *k != "lat" && *k != "long");
+                    v
+                },
+                400,
+                "lat, long: ",
+            ),
+            (
+                "bad email",
+                with(&[("email", "not-an-email")]),
+                400,
+                "email: ",
+            ),
+            (
+                "other jurisdiction",
+                with(&[("jurisdiction_id", "hanoi.gov.vn")]),
+                404,
+                "",
+            ),
+        ];
+        for fmt in ["json", "xml"] {
+            for (what, fields, status, prefix) in &cases {
+                let g = got(http()
+                    .post(s.url(&format!("{V2}/requests.{fmt}")))
+                    .form(fields))
+                .await;
+                assert_eq!(g.status, *status, "{what} ({fmt}): {}", g.body);
+                let e = errors(&g);
+                assert!(!e.is_empty(), "{what}");
+                assert!(e.iter().all(|(c, _)| c == status), "{what}: {e:?}");
+                assert!(
+                    e.iter().any(|(_, d)| d.contains(prefix)),
+                    "{what} ({fmt}): {e:?}"
+                );
+            }
         }
-        v
-    };
-    let long = "đ".repeat(4001);
-    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
-        (
-            "no key",
-            ok.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-            403,
-            "api_key",
-        ),
-        ("wrong key", with(&[("api_key", "nope")]), 403, "api_key"),
-        (
-            "revoked key",
-            with(&[("api_key", "revoked-key")]),
-            403,
-            "api_key",
-        ),
-        (
-            "unknown service",
-            with(&[("service_code", "no-such")]),
-            400,
-            "service_code: ",
-        ),
-        (
-            "outside the city",
-            with(&[("lat", "21.0285"), ("long", "105.8542")]),
-            400,
-            "lat, long: ",
-        ),
-        ("half a point", with(&[("lat", "")]), 400, "lat, long: "),
-        (
-            "description too long",
-            {
-                let mut v = with(&[]);
-                v.retain(|(k, _)| *k != "description");
-                v.push(("description", long.clone()));
-                v
-            },
-            400,
-            "description: ",
-        ),
-        (
-            "required attribute",
-            with(&[("service_code", "bus-service")]),
-            400,
-            "attribute[route]: ",
-        ),
-        (
-            "wrong choice",
-            with(&[("attribute[size]", "huge")]),
-            400,
-            "attribute[size]: ",
-        ),
-        (
-            "unknown ward",
-            {
-                let mut v = with(&[("address_id", "99999")]);
-                v.retain(|(k, _)| *k != "lat" && *k != "long");
-                v
-            },
-            400,
-            "address_id: ",
-        ),
-        (
-            "no place",
-            {
-                let mut v = with(&[("address_string", "somewhere")]);
-                v.retain(|(k, _)| *k != "lat" && *k != "long");
-                v
-            },
-            400,
-            "lat, long: ",
-        ),
-        (
-            "bad email",
-            with(&[("email", "not-an-email")]),
-            400,
-            "email: ",
-        ),
-        (
-            "other jurisdiction",
-            with(&[("jurisdiction_id", "hanoi.gov.vn")]),
-            404,
-            "",
-        ),
-    ];
-    for fmt in ["json", "xml"] {
-        for (what, fields, status, prefix) in &cases {
+        // Photos: a fake one, and too many.
+        let fields = with(&[]);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for (what, photos, key) in [
+            (
+                "fake image",
+                vec![b"GIF89a this is not a picture".to_vec()],
+                "media: ",
+            ),
+            ("too many photos", vec![jpeg(); 6], "media: "),
+        ] {
             let g = got(http()
-                .post(s.url(&format!("{V2}/requests.{fmt}")))
-                .form(fields))
+                .post(s.url(&format!("{V2}/requests.xml")))
+                .multipart(multipart(&fields, photos)))
             .await;
-            assert_eq!(g.status, *status, "{what} ({fmt}): {}", g.body);
-            let e = errors(&g);
-            assert!(!e.is_empty(), "{what}");
-            assert!(e.iter().all(|(c, _)| c == status), "{what}: {e:?}");
-            assert!(
-                e.iter().any(|(_, d)| d.contains(prefix)),
-                "{what} ({fmt}): {e:?}"
-            );
+            assert_eq!(g.status, 400, "{what}: {}", g.body);
+            assert!(errors(&g).iter().any(|(_, d)| d.starts_with(key)), "{what}");
         }
-    }
-    // Photos: a fake one, and too many.
-    let fields = with(&[]);
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for (what, photos, key) in [
-        (
-            "fake image",
-            vec![b"GIF89a this is not a picture".to_vec()],
-            "media: ",
-        ),
-        ("too many photos", vec![jpeg(); 6], "media: "),
-    ] {
+        // Every problem at once, each with its own message; in English when asked.
         let g = got(http()
-            .post(s.url(&format!("{V2}/requests.xml")))
-            .multipart(multipart(&fields, photos)))
+            .post(s.url(&format!("{V2}/requests.json")))
+            .header("accept-language", "en")
+            .form(&[
+                ("api_key", KEY),
+                ("service_code", "bus-service"),
+                ("address_id", "99999"),
+                ("description", ""),
+            ]))
         .await;
-        assert_eq!(g.status, 400, "{what}: {}", g.body);
-        assert!(errors(&g).iter().any(|(_, d)| d.starts_with(key)), "{what}");
+        let e: Vec<String> = errors(&g).into_iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            e,
+            vec![
+                "description: Describe the problem.",
+                "attribute[route]: This question is required.",
+                "address_id: This ward is not in the city's list.",
+            ]
+        );
+        // Not a form at all.
+        let j = got(http()
+            .post(s.url(&format!("{V2}/requests.json")))
+            .json(&serde_json::json!({"api_key": KEY})))
+        .await;
+        assert_eq!(j.status, 400);
+        assert_eq!(count(&s).await, before, "nothing stored");
     }
-    // Every problem at once, each with its own message; in English when asked.
-    let g = got(http()
-        .post(s.url(&format!("{V2}/requests.json")))
-        .header("accept-language", "en")
-        .form(&[
-            ("api_key", KEY),
-            ("service_code", "bus-service"),
-            ("address_id", "99999"),
-            ("description", ""),
-        ]))
-    .await;
-    let e: Vec<String> = errors(&g).into_iter().map(|(_, d)| d).collect();
-    assert_eq!(
-        e,
-        vec![
-            "description: Describe the problem.",
-            "attribute[route]: This question is required.",
-            "address_id: This ward is not in the city's list.",
-        ]
-    );
-    // Not a form at all.
-    let j = got(http()
-        .post(s.url(&format!("{V2}/requests.json")))
-        .json(&serde_json::json!({"api_key": KEY}))).await;
-    assert_eq!(j.status, 400);
-    assert_eq!(count(&s).await, before, "nothing stored");
-});
+);
 
 web_test!(token_until_confirmed, |engine| async move {
     let Some(s) = start(engine, |_| {}).await else {
@@ -786,7 +803,9 @@ web_test!(ninety_days_and_a_thousand, |engine| async move {
     let text = serde_json::to_string(all).unwrap();
     assert!(!text.contains("PA-000000-5000") && !text.contains("PA-000000-6000"));
     // The statuses split in two.
-    let open = get(&s, &format!("{V2}/requests.json?status=open")).await.json();
+    let open = get(&s, &format!("{V2}/requests.json?status=open"))
+        .await
+        .json();
     assert_eq!(open.as_array().unwrap().len(), 502);
     // The old one is found with dates around it, or by its id.
     let start_date = (now - Duration::days(101)).date();
@@ -808,13 +827,11 @@ web_test!(ninety_days_and_a_thousand, |engine| async move {
     assert_eq!(by_id.as_array().unwrap().len(), 1);
     // Only an end: the 90 days before it (with its '+' offset sent encoded).
     let end = now - Duration::days(120);
-    let empty = got(http()
-        .get(s.url(&format!("{V2}/requests.json")))
-        .query(&[(
-            "end_date",
-            end.format(&time::format_description::well_known::Rfc3339)
-                .unwrap(),
-        )]))
+    let empty = got(http().get(s.url(&format!("{V2}/requests.json"))).query(&[(
+        "end_date",
+        end.format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    )]))
     .await;
     assert_eq!(empty.json(), serde_json::json!([]));
 });

@@ -4,8 +4,8 @@
 //! set added in a later version still reaches an existing demo database.
 
 use cityhall_core::identity::{NationalId, Role};
-use cityhall_db::identity::NewUser;
 use cityhall_db::feedback::Open311KeyRow;
+use cityhall_db::identity::NewUser;
 use cityhall_db::{AuditStore, Db, FeedbackStore, IdentityStore, SystemStore};
 use cityhall_web::WebConfig;
 use time::OffsetDateTime;

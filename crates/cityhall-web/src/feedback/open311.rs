@@ -45,25 +45,42 @@ const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 pub fn router() -> Router<AppState> {
     let upload_limit = MAX_PHOTOS * MAX_PHOTO_BYTES + 256 * 1024;
     Router::new()
-        .route("/open311/v2/discovery.json", get(discovery).fallback(wrong_method))
-        .route("/open311/v2/discovery.xml", get(discovery).fallback(wrong_method))
-        .route("/open311/v2/services.json", get(services).fallback(wrong_method))
-        .route("/open311/v2/services.xml", get(services).fallback(wrong_method))
-        .route("/open311/v2/services/{file}", get(definition).fallback(wrong_method))
+        .route(
+            "/open311/v2/discovery.json",
+            get(discovery).fallback(wrong_method),
+        )
+        .route(
+            "/open311/v2/discovery.xml",
+            get(discovery).fallback(wrong_method),
+        )
+        .route(
+            "/open311/v2/services.json",
+            get(services).fallback(wrong_method),
+        )
+        .route(
+            "/open311/v2/services.xml",
+            get(services).fallback(wrong_method),
+        )
+        .route(
+            "/open311/v2/services/{file}",
+            get(definition).fallback(wrong_method),
+        )
         .route(
             "/open311/v2/requests.json",
-            get(list_requests)
-                .post(post_request)
-                .fallback(wrong_method),
+            get(list_requests).post(post_request).fallback(wrong_method),
         )
         .route(
             "/open311/v2/requests.xml",
-            get(list_requests)
-                .post(post_request)
-                .fallback(wrong_method),
+            get(list_requests).post(post_request).fallback(wrong_method),
         )
-        .route("/open311/v2/requests/{file}", get(one_request).fallback(wrong_method))
-        .route("/open311/v2/tokens/{file}", get(token).fallback(wrong_method))
+        .route(
+            "/open311/v2/requests/{file}",
+            get(one_request).fallback(wrong_method),
+        )
+        .route(
+            "/open311/v2/tokens/{file}",
+            get(token).fallback(wrong_method),
+        )
         .route("/open311/v2/{*rest}", any(unknown))
         .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
         .route("/admin/open311", get(admin_keys).post(admin_issue))
@@ -222,7 +239,13 @@ fn accept_language(v: &str) -> Option<Lang> {
             .find_map(|b| b.trim().strip_prefix("q="))
             .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
             .unwrap_or(1.0);
-        let lang = match tag.split('-').next().unwrap_or("").to_ascii_lowercase().as_str() {
+        let lang = match tag
+            .split('-')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "vi" => Lang::Vi,
             "en" => Lang::En,
             _ => continue,
@@ -319,10 +342,9 @@ fn query_pairs(q: &Option<String>) -> Vec<(String, String)> {
 /// A request for another jurisdiction is for a server that is not this one.
 fn check_jurisdiction(pairs: &[(String, String)]) -> Result<(), Fail> {
     match param(pairs, "jurisdiction_id") {
-        Some(j) if !j.eq_ignore_ascii_case(JURISDICTION) => Err(Fail::new(
-            StatusCode::NOT_FOUND,
-            "o311-err-jurisdiction",
-        )),
+        Some(j) if !j.eq_ignore_ascii_case(JURISDICTION) => {
+            Err(Fail::new(StatusCode::NOT_FOUND, "o311-err-jurisdiction"))
+        }
         _ => Ok(()),
     }
 }
@@ -371,9 +393,12 @@ fn parse_w3c(s: &str) -> Option<OffsetDateTime> {
     ) {
         return Some(t);
     }
-    time::Date::parse(&s, time::macros::format_description!("[year]-[month]-[day]"))
-        .ok()
-        .map(|d| d.midnight().assume_offset(VN_OFFSET))
+    time::Date::parse(
+        &s,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+    .map(|d| d.midnight().assume_offset(VN_OFFSET))
 }
 
 // ---------------------------------------------------------------- the small XML writer
@@ -687,10 +712,7 @@ fn statuses(pairs: &[(String, String)]) -> Result<Vec<String>, Fail> {
 
 /// `[from, to)` in microseconds: the dates asked for, at most [`WINDOW_DAYS`] apart;
 /// by default the last [`WINDOW_DAYS`] days.
-fn window(
-    pairs: &[(String, String)],
-    now: OffsetDateTime,
-) -> Result<(i64, Option<i64>), Fail> {
+fn window(pairs: &[(String, String)], now: OffsetDateTime) -> Result<(i64, Option<i64>), Fail> {
     let date = |name: &str| {
         param(pairs, name)
             .map(|s| parse_w3c(s).ok_or_else(|| Fail::field(name, "o311-err-date")))
@@ -865,10 +887,8 @@ async fn unknown(uri: Uri, headers: HeaderMap) -> Response {
 async fn wrong_method(uri: Uri, headers: HeaderMap) -> Response {
     let fmt = Format::guess(uri.path(), &headers);
     let q = query_pairs(&uri.query().map(String::from));
-    let mut res = Reply::new(fmt, &q, &headers).fail(Fail::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "o311-err-method",
-    ));
+    let mut res = Reply::new(fmt, &q, &headers)
+        .fail(Fail::new(StatusCode::METHOD_NOT_ALLOWED, "o311-err-method"));
     let allow = if uri.path().starts_with("/open311/v2/requests.") {
         "GET, HEAD, POST"
     } else {
@@ -1290,8 +1310,14 @@ mod tests {
 
     #[test]
     fn file_names_and_formats() {
-        assert_eq!(split_file("road-damage.json"), Some(("road-damage", Format::Json)));
-        assert_eq!(split_file("PA-261123-0001.xml"), Some(("PA-261123-0001", Format::Xml)));
+        assert_eq!(
+            split_file("road-damage.json"),
+            Some(("road-damage", Format::Json))
+        );
+        assert_eq!(
+            split_file("PA-261123-0001.xml"),
+            Some(("PA-261123-0001", Format::Xml))
+        );
         assert_eq!(split_file("road-damage.csv"), None);
         assert_eq!(split_file(".json"), None);
         assert_eq!(param_name("attr_route"), "attribute[route]");
