@@ -86,6 +86,9 @@ async fn post(s: &TestServer, fmt: &str, fields: &[(&str, &str)]) -> Got {
     .await
 }
 
+/// Form fields, some built at run time.
+type Fields = Vec<(&'static str, String)>;
+
 async fn count(s: &TestServer) -> i64 {
     s.db.reports(&ReportFilter::default()).await.unwrap().1
 }
@@ -467,179 +470,176 @@ web_test!(filing_and_reading, |engine| async move {
     assert_eq!(count(&s).await, before + 1);
 });
 
-web_test!(
-    bad_input_is_refused_and_nothing_stored,
-    |engine| async move {
-        let Some(s) = start(engine, |_| {}).await else {
-            return;
-        };
-        with_key(&s, KEY, "app").await;
-        let revoked = with_key(&s, "revoked-key", "old app").await;
-        let mut tx = s.db.begin().await.unwrap();
-        Db::revoke_open311_key(&mut tx, &revoked, 1).await.unwrap();
-        tx.commit().await.unwrap();
-        let before = count(&s).await;
-        let ok = [
-            ("service_code", "road-damage"),
-            ("lat", LAT),
-            ("long", LONG),
-            ("description", "Ổ gà lớn"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let mut v: Vec<(&str, String)> = vec![("api_key", KEY.to_string())];
-            for (k, x) in ok.iter().chain(extra) {
-                v.retain(|(n, _)| n != k);
-                v.push((k, x.to_string()));
-            }
-            v
-        };
-        let long = "đ".repeat(4001);
-        let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
-            (
-                "no key",
-                ok.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-                403,
-                "api_key",
-            ),
-            ("wrong key", with(&[("api_key", "nope")]), 403, "api_key"),
-            (
-                "revoked key",
-                with(&[("api_key", "revoked-key")]),
-                403,
-                "api_key",
-            ),
-            (
-                "unknown service",
-                with(&[("service_code", "no-such")]),
-                400,
-                "service_code: ",
-            ),
-            (
-                "outside the city",
-                with(&[("lat", "21.0285"), ("long", "105.8542")]),
-                400,
-                "lat, long: ",
-            ),
-            ("half a point", with(&[("lat", "")]), 400, "lat, long: "),
-            (
-                "description too long",
-                {
-                    let mut v = with(&[]);
-                    v.retain(|(k, _)| *k != "description");
-                    v.push(("description", long.clone()));
-                    v
-                },
-                400,
-                "description: ",
-            ),
-            (
-                "required attribute",
-                with(&[("service_code", "bus-service")]),
-                400,
-                "attribute[route]: ",
-            ),
-            (
-                "wrong choice",
-                with(&[("attribute[size]", "huge")]),
-                400,
-                "attribute[size]: ",
-            ),
-            (
-                "unknown ward",
-                {
-                    let mut v = with(&[("address_id", "99999")]);
-                    v.retain(|(k, _)| *k != "lat" && *k != "long");
-                    v
-                },
-                400,
-                "address_id: ",
-            ),
-            (
-                "no place",
-                {
-                    let mut v = with(&[("address_string", "somewhere")]);
-                    v.retain(|(k, _)| *k != "lat" && *k != "long");
-                    v
-                },
-                400,
-                "lat, long: ",
-            ),
-            (
-                "bad email",
-                with(&[("email", "not-an-email")]),
-                400,
-                "email: ",
-            ),
-            (
-                "other jurisdiction",
-                with(&[("jurisdiction_id", "hanoi.gov.vn")]),
-                404,
-                "",
-            ),
-        ];
-        for fmt in ["json", "xml"] {
-            for (what, fields, status, prefix) in &cases {
-                let g = got(http()
-                    .post(s.url(&format!("{V2}/requests.{fmt}")))
-                    .form(fields))
-                .await;
-                assert_eq!(g.status, *status, "{what} ({fmt}): {}", g.body);
-                let e = errors(&g);
-                assert!(!e.is_empty(), "{what}");
-                assert!(e.iter().all(|(c, _)| c == status), "{what}: {e:?}");
-                assert!(
-                    e.iter().any(|(_, d)| d.contains(prefix)),
-                    "{what} ({fmt}): {e:?}"
-                );
-            }
+web_test!(bad_input_refused_nothing_stored, |engine| async move {
+    let Some(s) = start(engine, |_| {}).await else {
+        return;
+    };
+    with_key(&s, KEY, "app").await;
+    let revoked = with_key(&s, "revoked-key", "old app").await;
+    let mut tx = s.db.begin().await.unwrap();
+    Db::revoke_open311_key(&mut tx, &revoked, 1).await.unwrap();
+    tx.commit().await.unwrap();
+    let before = count(&s).await;
+    let ok = [
+        ("service_code", "road-damage"),
+        ("lat", LAT),
+        ("long", LONG),
+        ("description", "Ổ gà lớn"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut v: Fields = vec![("api_key", KEY.to_string())];
+        for (k, x) in ok.iter().chain(extra) {
+            v.retain(|(n, _)| n != k);
+            v.push((k, x.to_string()));
         }
-        // Photos: a fake one, and too many.
-        let fields = with(&[]);
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        for (what, photos, key) in [
-            (
-                "fake image",
-                vec![b"GIF89a this is not a picture".to_vec()],
-                "media: ",
-            ),
-            ("too many photos", vec![jpeg(); 6], "media: "),
-        ] {
+        v
+    };
+    let long = "đ".repeat(4001);
+    let cases: Vec<(&str, Fields, u16, &str)> = vec![
+        (
+            "no key",
+            ok.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            403,
+            "api_key",
+        ),
+        ("wrong key", with(&[("api_key", "nope")]), 403, "api_key"),
+        (
+            "revoked key",
+            with(&[("api_key", "revoked-key")]),
+            403,
+            "api_key",
+        ),
+        (
+            "unknown service",
+            with(&[("service_code", "no-such")]),
+            400,
+            "service_code: ",
+        ),
+        (
+            "outside the city",
+            with(&[("lat", "21.0285"), ("long", "105.8542")]),
+            400,
+            "lat, long: ",
+        ),
+        ("half a point", with(&[("lat", "")]), 400, "lat, long: "),
+        (
+            "description too long",
+            {
+                let mut v = with(&[]);
+                v.retain(|(k, _)| *k != "description");
+                v.push(("description", long.clone()));
+                v
+            },
+            400,
+            "description: ",
+        ),
+        (
+            "required attribute",
+            with(&[("service_code", "bus-service")]),
+            400,
+            "attribute[route]: ",
+        ),
+        (
+            "wrong choice",
+            with(&[("attribute[size]", "huge")]),
+            400,
+            "attribute[size]: ",
+        ),
+        (
+            "unknown ward",
+            {
+                let mut v = with(&[("address_id", "99999")]);
+                v.retain(|(k, _)| *k != "lat" && *k != "long");
+                v
+            },
+            400,
+            "address_id: ",
+        ),
+        (
+            "no place",
+            {
+                let mut v = with(&[("address_string", "somewhere")]);
+                v.retain(|(k, _)| *k != "lat" && *k != "long");
+                v
+            },
+            400,
+            "lat, long: ",
+        ),
+        (
+            "bad email",
+            with(&[("email", "not-an-email")]),
+            400,
+            "email: ",
+        ),
+        (
+            "other jurisdiction",
+            with(&[("jurisdiction_id", "hanoi.gov.vn")]),
+            404,
+            "",
+        ),
+    ];
+    for fmt in ["json", "xml"] {
+        for (what, fields, status, prefix) in &cases {
             let g = got(http()
-                .post(s.url(&format!("{V2}/requests.xml")))
-                .multipart(multipart(&fields, photos)))
+                .post(s.url(&format!("{V2}/requests.{fmt}")))
+                .form(fields))
             .await;
-            assert_eq!(g.status, 400, "{what}: {}", g.body);
-            assert!(errors(&g).iter().any(|(_, d)| d.starts_with(key)), "{what}");
+            assert_eq!(g.status, *status, "{what} ({fmt}): {}", g.body);
+            let e = errors(&g);
+            assert!(!e.is_empty(), "{what}");
+            assert!(e.iter().all(|(c, _)| c == status), "{what}: {e:?}");
+            assert!(
+                e.iter().any(|(_, d)| d.contains(prefix)),
+                "{what} ({fmt}): {e:?}"
+            );
         }
-        // Every problem at once, each with its own message; in English when asked.
-        let g = got(http()
-            .post(s.url(&format!("{V2}/requests.json")))
-            .header("accept-language", "en")
-            .form(&[
-                ("api_key", KEY),
-                ("service_code", "bus-service"),
-                ("address_id", "99999"),
-                ("description", ""),
-            ]))
-        .await;
-        let e: Vec<String> = errors(&g).into_iter().map(|(_, d)| d).collect();
-        assert_eq!(
-            e,
-            vec![
-                "description: Describe the problem.",
-                "attribute[route]: This question is required.",
-                "address_id: This ward is not in the city's list.",
-            ]
-        );
-        // Not a form at all.
-        let j = got(http()
-            .post(s.url(&format!("{V2}/requests.json")))
-            .json(&serde_json::json!({"api_key": KEY})))
-        .await;
-        assert_eq!(j.status, 400);
-        assert_eq!(count(&s).await, before, "nothing stored");
     }
-);
+    // Photos: a fake one, and too many.
+    let fields = with(&[]);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for (what, photos, key) in [
+        (
+            "fake image",
+            vec![b"GIF89a this is not a picture".to_vec()],
+            "media: ",
+        ),
+        ("too many photos", vec![jpeg(); 6], "media: "),
+    ] {
+        let g = got(http()
+            .post(s.url(&format!("{V2}/requests.xml")))
+            .multipart(multipart(&fields, photos)))
+        .await;
+        assert_eq!(g.status, 400, "{what}: {}", g.body);
+        assert!(errors(&g).iter().any(|(_, d)| d.starts_with(key)), "{what}");
+    }
+    // Every problem at once, each with its own message; in English when asked.
+    let g = got(http()
+        .post(s.url(&format!("{V2}/requests.json")))
+        .header("accept-language", "en")
+        .form(&[
+            ("api_key", KEY),
+            ("service_code", "bus-service"),
+            ("address_id", "99999"),
+            ("description", ""),
+        ]))
+    .await;
+    let e: Vec<String> = errors(&g).into_iter().map(|(_, d)| d).collect();
+    assert_eq!(
+        e,
+        vec![
+            "description: Describe the problem.",
+            "attribute[route]: This question is required.",
+            "address_id: This ward is not in the city's list.",
+        ]
+    );
+    // Not a form at all.
+    let j = got(http()
+        .post(s.url(&format!("{V2}/requests.json")))
+        .json(&serde_json::json!({"api_key": KEY})))
+    .await;
+    assert_eq!(j.status, 400);
+    assert_eq!(count(&s).await, before, "nothing stored");
+});
 
 web_test!(token_until_confirmed, |engine| async move {
     let Some(s) = start(engine, |_| {}).await else {
