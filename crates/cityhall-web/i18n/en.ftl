@@ -480,7 +480,7 @@ err-fb-conflict = Someone else has just updated this report; check it and try ag
 
 # Open311 (API and key administration)
 o311-contact = Ho Chi Minh City's 1022 hotline: call 1022 or report on the city's website.
-o311-key-service = API keys (api_key) are issued to each app by the city's administrators; contact the 1022 hotline to apply.
+o311-key-service = API keys (api_key) are issued to each app by the city's administrators on request.
 o311-datatype-datetime = ISO 8601 date and time, e.g. 2026-11-23T08:30:00+07:00.
 o311-datatype-number = A number (decimal point).
 o311-datatype-multi = Several may be chosen: send attribute[code][] once per choice.

@@ -480,7 +480,7 @@ err-fb-conflict = Người khác vừa cập nhật phản ánh này; hãy xem l
 
 # Open311 (API and key administration)
 o311-contact = Đường dây nóng 1022 của Thành phố Hồ Chí Minh: gọi 1022 hoặc phản ánh tại trang web của thành phố.
-o311-key-service = Khóa API (api_key) do quản trị viên thành phố cấp cho từng ứng dụng; liên hệ đường dây nóng 1022 để đăng ký.
+o311-key-service = Khóa API (api_key) do quản trị viên thành phố cấp cho từng ứng dụng theo yêu cầu.
 o311-datatype-datetime = Ngày giờ theo ISO 8601, ví dụ 2026-11-23T08:30:00+07:00.
 o311-datatype-number = Một con số (dấu chấm thập phân).
 o311-datatype-multi = Có thể chọn nhiều: gửi attribute[mã][] một lần cho mỗi lựa chọn.
