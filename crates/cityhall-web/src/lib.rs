@@ -274,10 +274,12 @@ async fn finish(State(state): State<AppState>, mut req: Request, next: Next) -> 
     let status = res.status();
     if status.is_client_error() || status.is_server_error() {
         let info = res.extensions_mut().remove::<ErrorInfo>();
+        // A body a handler wrote itself is kept (Open311 writes its errors in XML too).
         let ours_already_rendered = info.is_none()
             && res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
                 v.as_bytes().starts_with(b"text/html")
                     || v.as_bytes().starts_with(b"application/json")
+                    || v.as_bytes().starts_with(b"text/xml")
             });
         if !ours_already_rendered {
             let info = info.unwrap_or_else(|| info_for_status(status));
