@@ -390,10 +390,10 @@ pub async fn file(state: &AppState, now: OffsetDateTime, r: NewReport) -> Result
             report_id: row.id.clone(),
             at,
             actor_id: Some(actor.clone()),
-            actor_kind: if r.filed_by.is_some() {
-                "operator".into()
-            } else {
-                "reporter".into()
+            actor_kind: match (&r.filed_by, r.channel) {
+                (Some(_), Channel::Open311) => "app".into(),
+                (Some(_), _) => "operator".into(),
+                (None, _) => "reporter".into(),
             },
             action: "create".into(),
             from_status: None,
