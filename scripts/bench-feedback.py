@@ -43,8 +43,8 @@ def create(c):
     form = urllib.parse.urlencode({
         "api_key": API_KEY,
         "service_code": "road-damage",
-        "lat": f"{LAT + random.uniform(-0.002, 0.002):.6f}",
-        "long": f"{LON + random.uniform(-0.002, 0.002):.6f}",
+        "lat": f"{LAT + random.uniform(-0.0003, 0.0003):.6f}",
+        "long": f"{LON + random.uniform(-0.0003, 0.0003):.6f}",
         "address_string": "Đường Lê Lợi",
         "description": "Ổ gà trên đường, xe máy dễ té (bench)",
         "attribute[size]": "medium",
@@ -108,7 +108,7 @@ agency_code assigned_to reporter_id reporter_name reporter_email reporter_phone 
 filed_by confirm_hash confirm_attempts open311_token idem_key created_at confirmed_at
 updated_at due_at resolved_at closed_at public_note duplicate_of reopen_count
 escalation_level escalated_at rating rating_comment rated_at row_version""".split()
-WARDS = ["26740", "26743", "26734", "26737", "26746", "26749", "26752", "26755"]
+WARDS = ["26740", "26743", "26728", "26732", "26737", "26758", "26767", "26773"]  # real ward codes (units-79.json)
 CATEGORIES = ["road-damage", "sidewalk-encroachment", "noise", "waste-collection", "illegal-dumping",
               "sidewalk-damage", "illegal-construction", "other"]
 

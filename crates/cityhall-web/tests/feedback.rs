@@ -451,3 +451,53 @@ web_test!(unit_actions_reporter_and_sweep, |engine| async move {
     .await;
     assert!(entries >= 12, "{entries}");
 });
+
+// More concurrent filings and actions than the pool has connections: a change's
+// transaction must never wait for a second connection (it would hold one while waiting, and
+// enough requests together would hold them all).
+web_test!(
+    concurrent_changes_do_not_starve_the_pool,
+    |engine| async move {
+        let Some(s) = start(engine, |_| {}).await else {
+            return;
+        };
+        let resident = s.user("dan", Role::Citizen, None).await;
+        let officer = s.user("can.bo", Role::Officer, Some("UBND-26740")).await;
+        let now = OffsetDateTime::now_utc();
+        let mut tasks = Vec::new();
+        for i in 0..48 {
+            let state = s.state.clone();
+            let resident = resident.clone();
+            let officer = officer.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut r = report("waste-collection", None, Some("26740"));
+                r.reporter.user_id = Some(resident);
+                r.description = format!("Rác chưa thu gom, điểm {i}");
+                let row = file(&state, now, r).await.map_err(fields).unwrap().report;
+                let me = Who {
+                    user_id: officer,
+                    actor: Actor::Unit,
+                    agencies: vec!["UBND-26740".into()],
+                };
+                let assign = ReportAction {
+                    action: "assign".into(),
+                    ..Default::default()
+                };
+                act(&state, now, &me, &row.code, &assign).await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // (A starved pool fails the calls above when its 10 s wait for a connection ends.)
+        let (_, n) =
+            s.db.reports(&cityhall_db::feedback::ReportFilter {
+                statuses: vec!["in_progress".into()],
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 48);
+    }
+);

@@ -311,6 +311,17 @@ pub async fn file(state: &AppState, now: OffsetDateTime, r: NewReport) -> Result
     } else {
         (None, None)
     };
+    // Read before the transaction (see `recipients`).
+    let to = if needs_confirmation {
+        Vec::new()
+    } else {
+        let probe = ReportRow {
+            reporter_email: email.clone(),
+            reporter_phone: phone.clone(),
+            ..Default::default()
+        };
+        recipients(state, &probe, r.reporter.user_id.as_deref()).await?
+    };
     let mut tx = state.db.begin().await?;
     let day = local_day(now);
     let seq = Db::next_sequence(&mut tx, "PA", &cityhall_core::dossier::sequence_day(day)).await?;
@@ -423,7 +434,7 @@ pub async fn file(state: &AppState, now: OffsetDateTime, r: NewReport) -> Result
     if let Some(secret) = &confirm_secret {
         send_confirmation(state, &mut tx, now, &row, secret).await?;
     } else {
-        notify_reporter(state, &mut tx, now, &row).await?;
+        notify_reporter(state, &mut tx, now, &row, &to).await?;
     }
     tx.commit().await?;
     Ok(Filed {
@@ -503,20 +514,24 @@ async fn send_confirmation(
     Ok(())
 }
 
-/// Tells the reporter and every follower where the report is now.
-async fn notify_reporter(
+/// Who hears of a report's changes: the contact given with it, its followers' accounts,
+/// and `also` (the account filing it, not yet a follower). Read before the change's
+/// transaction opens: a transaction must never wait for a second pooled connection, or
+/// enough concurrent requests hold every connection and wait for each other.
+async fn recipients(
     state: &AppState,
-    tx: &mut Tx,
-    now: OffsetDateTime,
     r: &ReportRow,
-) -> AppResult<()> {
+    also: Option<&str>,
+) -> AppResult<Vec<(NotifyChannel, String)>> {
     let mut to: Vec<(NotifyChannel, String)> = Vec::new();
     if let Some(e) = &r.reporter_email {
         to.push((NotifyChannel::Email, e.clone()));
     } else if let Some(p) = &r.reporter_phone {
         to.push((NotifyChannel::Sms, p.clone()));
     }
-    for uid in state.db.followers(&r.id).await? {
+    let mut users = state.db.followers(&r.id).await?;
+    users.extend(also.map(String::from));
+    for uid in users {
         if let Some(u) = state.db.user_by_id(&uid).await? {
             if let Some(e) = u.email.filter(|e| !e.is_empty()) {
                 to.push((NotifyChannel::Email, e));
@@ -527,6 +542,17 @@ async fn notify_reporter(
     }
     to.sort_by(|a, b| a.1.cmp(&b.1));
     to.dedup_by(|a, b| a.1 == b.1);
+    Ok(to)
+}
+
+/// Tells the reporter and every follower (`to`, from [`recipients`]) where the report is now.
+async fn notify_reporter(
+    state: &AppState,
+    tx: &mut Tx,
+    now: OffsetDateTime,
+    r: &ReportRow,
+    to: &[(NotifyChannel, String)],
+) -> AppResult<()> {
     let (vi, en) = status_names(&r.status);
     let subject = format!("Phản ánh {}: {vi} / {en}", r.code);
     let mut body = format!(
@@ -540,7 +566,7 @@ async fn notify_reporter(
         "\n{}/feedback/{}",
         state.config.public_url, r.code
     ));
-    for (channel, recipient) in &to {
+    for (channel, recipient) in to {
         Db::enqueue(
             tx,
             now,
@@ -814,6 +840,21 @@ pub async fn act(
     }
     r.status = to.as_str().into();
     r.updated_at = at;
+    // Who hears of it, read before the transaction (see `recipients`).
+    let tells = to != from || matches!(action, Action::Transfer | Action::Escalate);
+    let (readers, supervisors) = if !tells {
+        (Vec::new(), Vec::new())
+    } else if action == Action::Escalate {
+        let people = state
+            .db
+            .users_with_role("supervisor", &r.agency_code)
+            .await?;
+        (Vec::new(), people)
+    } else if action.is_internal() {
+        (Vec::new(), Vec::new())
+    } else {
+        (recipients(state, &r, None).await?, Vec::new())
+    };
     let mut tx = state.db.begin().await?;
     Db::update_report(&mut tx, &r, expected)
         .await
@@ -878,12 +919,12 @@ pub async fn act(
         },
     )
     .await?;
-    if to != from || matches!(action, Action::Transfer | Action::Escalate) {
+    if tells {
         if !action.is_internal() && action != Action::Escalate {
-            notify_reporter(state, &mut tx, now, &r).await?;
+            notify_reporter(state, &mut tx, now, &r, &readers).await?;
         }
         if action == Action::Escalate {
-            notify_escalation(state, &mut tx, now, &r).await?;
+            notify_escalation(state, &mut tx, now, &r, supervisors).await?;
         }
     }
     tx.commit().await?;
@@ -896,11 +937,8 @@ async fn notify_escalation(
     tx: &mut Tx,
     now: OffsetDateTime,
     r: &ReportRow,
+    people: Vec<cityhall_db::identity::User>,
 ) -> AppResult<()> {
-    let people = state
-        .db
-        .users_with_role("supervisor", &r.agency_code)
-        .await?;
     let subject = format!("Phản ánh {} quá hạn / Report overdue", r.code);
     let body = format!(
         "Phản ánh {code} đã quá hạn xử lý (cấp {lvl}).\nReport {code} is overdue (level {lvl}).\n{}/desk/feedback/{code}",
