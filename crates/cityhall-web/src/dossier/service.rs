@@ -128,7 +128,6 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
         .competent_agency(ward.as_ref())
         .ok_or_else(|| AppError::bad_request("err-dossier-no-ward"))?;
     let at = micros(now);
-    let mut tx = state.db.begin().await?;
     let existing_draft = match &s.draft_id {
         Some(id) => {
             let d = state.db.dossier(id).await?;
@@ -139,6 +138,9 @@ pub async fn file(state: &AppState, now: OffsetDateTime, s: Submission) -> AppRe
         }
         None => None,
     };
+    // Opened after every read through the pool: a transaction never waits for a second
+    // connection (with enough concurrent requests, the pool would starve).
+    let mut tx = state.db.begin().await?;
     let wf = Workflow::one_stop();
     let (code, state_id, status) = if s.submit {
         let day = local_day(now);
