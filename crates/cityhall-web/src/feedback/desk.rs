@@ -119,28 +119,21 @@ pub async fn queue(
         .collect();
     let pages = ((total + LIST_PAGE - 1) / LIST_PAGE).max(1);
     let href = |n: i64| {
-        let pairs: Vec<(&str, String)> = [
-            ("status", &q.status),
-            ("category", &q.category),
-            ("ward", &q.ward),
-            ("due", &q.due),
-            ("mine", &q.mine),
-            ("sort", &q.sort),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .chain([("page", n.to_string())])
-        .collect();
-        format!(
-            "/desk/feedback?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        pages::page_href(
+            "/desk/feedback",
+            &[
+                ("status", &q.status),
+                ("category", &q.category),
+                ("ward", &q.ward),
+                ("due", &q.due),
+                ("mine", &q.mine),
+                ("sort", &q.sort),
+            ],
+            n,
         )
     };
-    let mut names = Vec::new();
-    for u in &units {
-        names.push(views::agency_name(&state, &p, u).await);
-    }
+    let agencies = views::AgencyNames::load(&state, &p).await?;
+    let names: Vec<String> = units.iter().map(|u| agencies.get(u)).collect();
     let statuses = [
         "pending",
         "all",
@@ -269,7 +262,8 @@ async fn desk_page(
     let wards = state.feedback.units(&state.db).await?;
     let events = state.db.report_events(&r.id).await?;
     let photos = state.db.photos(&r.id).await?;
-    let view = views::report_view(state, p, wards, r, &events, &photos, true).await;
+    let names = views::AgencyNames::load(state, p).await?;
+    let view = views::report_view(state, p, &names, wards, r, &events, &photos, true);
     let mut map = MapView::new(wards, en);
     if let (Some(lat), Some(lon)) = (r.lat, r.lon) {
         map.marker = Some(map.xy(cityhall_core::feedback::Point { lat, lon }));
@@ -529,6 +523,7 @@ async fn routes_page(
 ) -> AppResult<Response> {
     let en = p.tr.lang == Lang::En;
     let wards = state.feedback.units(&state.db).await?;
+    let names = views::AgencyNames::load(state, p).await?;
     let mut rules = Vec::new();
     for r in state.db.routes().await? {
         rules.push((
@@ -540,16 +535,14 @@ async fn routes_page(
             } else {
                 views::unit_name(wards, p, &r.ward_code)
             },
-            views::agency_name(state, p, &r.agency_code).await,
+            names.get(&r.agency_code),
         ));
     }
     let mut defaults = Vec::new();
     for c in state.feedback.categories.categories() {
         let unit = match &c.agency {
             cityhall_core::feedback::AgencyRule::Ward => p.t("fb-route-ward-committee"),
-            cityhall_core::feedback::AgencyRule::City(a) => {
-                views::agency_name(state, p, a.as_str()).await
-            }
+            cityhall_core::feedback::AgencyRule::City(a) => names.get(a.as_str()),
         };
         defaults.push((c.code.clone(), c.name.get(en).to_string(), unit));
     }

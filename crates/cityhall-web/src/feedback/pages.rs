@@ -562,7 +562,8 @@ async fn report_page(
             state.db.photos(&r.id).await?,
         )
     };
-    let mut view = views::report_view(state, p, units, r, &events, &photos, false).await;
+    let names = views::AgencyNames::load(state, p).await?;
+    let mut view = views::report_view(state, p, &names, units, r, &events, &photos, false);
     if confirm {
         // Nothing of an unconfirmed report is public but its code and state.
         view.description.clear();
@@ -895,6 +896,20 @@ pub fn day_start(s: &str) -> Option<i64> {
     ))
 }
 
+/// A list page's link: its non-empty filters and the page number.
+pub fn page_href(path: &str, filters: &[(&str, &String)], page: i64) -> String {
+    let mut pairs: Vec<(&str, String)> = filters
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, (*v).clone()))
+        .collect();
+    pairs.push(("page", page.to_string()));
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
+}
+
 pub fn page_number(s: &str) -> i64 {
     s.trim()
         .parse()
@@ -979,21 +994,16 @@ pub async fn list(
         .collect();
     let pages = ((total + LIST_PAGE - 1) / LIST_PAGE).max(1);
     let href = |n: i64| {
-        let mut pairs: Vec<(&str, String)> = [
-            ("category", &q.category),
-            ("ward", &q.ward),
-            ("status", &q.status),
-            ("from", &q.from),
-            ("to", &q.to),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect();
-        pairs.push(("page", n.to_string()));
-        format!(
-            "/feedback?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        page_href(
+            "/feedback",
+            &[
+                ("category", &q.category),
+                ("ward", &q.ward),
+                ("status", &q.status),
+                ("from", &q.from),
+                ("to", &q.to),
+            ],
+            n,
         )
     };
     let statuses = [

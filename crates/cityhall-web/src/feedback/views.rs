@@ -97,13 +97,37 @@ pub fn unit_name(units: &[UnitRow], p: &PageCtx, code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
-pub async fn agency_name(state: &AppState, p: &PageCtx, code: &str) -> String {
-    use cityhall_db::GeoStore;
-    let en = p.tr.lang == crate::i18n::Lang::En;
-    match state.db.agency(code).await {
-        Ok(Some(a)) if en && !a.name_en.is_empty() => a.name_en,
-        Ok(Some(a)) => a.name,
-        _ => code.to_string(),
+/// Agency names by code, in the page's language, read once per page.
+pub struct AgencyNames(std::collections::HashMap<String, String>);
+
+impl AgencyNames {
+    pub async fn load(state: &AppState, p: &PageCtx) -> crate::error::AppResult<AgencyNames> {
+        use cityhall_db::GeoStore;
+        let en = p.tr.lang == crate::i18n::Lang::En;
+        Ok(AgencyNames(
+            state
+                .db
+                .agencies()
+                .await?
+                .into_iter()
+                .map(|a| {
+                    let n = if en && !a.name_en.is_empty() {
+                        a.name_en
+                    } else {
+                        a.name
+                    };
+                    (a.code, n)
+                })
+                .collect(),
+        ))
+    }
+
+    /// The name, or the code itself for an agency that no longer exists.
+    pub fn get(&self, code: &str) -> String {
+        self.0
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
     }
 }
 
@@ -140,9 +164,10 @@ pub fn row_view(
 
 /// Everything about one report; `staff` adds internal notes and the reporter's contact.
 #[allow(clippy::too_many_arguments)]
-pub async fn report_view(
+pub fn report_view(
     state: &AppState,
     p: &PageCtx,
+    names: &AgencyNames,
     units: &[UnitRow],
     r: &ReportRow,
     events: &[ReportEventRow],
@@ -200,10 +225,10 @@ pub async fn report_view(
             .unwrap_or_default();
         let mut detail = Vec::new();
         if let Some(u) = data.get("to_unit").and_then(|v| v.as_str()) {
-            detail.push(format!("→ {}", agency_name(state, p, u).await));
+            detail.push(format!("→ {}", names.get(u)));
         }
         if let Some(u) = data.get("unit").and_then(|v| v.as_str()) {
-            detail.push(agency_name(state, p, u).await);
+            detail.push(names.get(u));
         }
         if let Some(l) = data.get("level").and_then(|v| v.as_i64()) {
             detail.push(p.t1("fb-escalation-level", "n", &l.to_string()));
@@ -232,7 +257,7 @@ pub async fn report_view(
         status: status_label(p, &r.status),
         status_code: r.status.clone(),
         ward: unit_name(units, p, &r.ward_code),
-        unit: agency_name(state, p, &r.agency_code).await,
+        unit: names.get(&r.agency_code),
         address: r.address.clone().unwrap_or_default(),
         description: r.description.clone(),
         answers,
