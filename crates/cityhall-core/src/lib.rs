@@ -2,6 +2,7 @@
 //! rules that decide (calendar, identity, audit chain, catalog, dossier workflow). No IO, no
 //! async, no clock: time is always passed in.
 
+pub mod assistant;
 pub mod audit;
 pub mod blob;
 pub mod calendar;

@@ -24,14 +24,14 @@ const BODY_WEIGHT: f32 = 1.0;
 /// Extra weight, on top of the folded match, when the diacritics typed agree.
 const EXACT_BONUS: f32 = 0.5;
 /// Weight of an adjacent-syllable match relative to a single syllable.
-const BIGRAM_WEIGHT: f32 = 1.5;
+pub(crate) const BIGRAM_WEIGHT: f32 = 1.5;
 /// A typed procedure code outranks any text match.
 const ID_WEIGHT: f32 = 50.0;
 
 /// Query text beyond this is ignored; a search box needs far less.
-const MAX_QUERY_BYTES: usize = 1000;
+pub(crate) const MAX_QUERY_BYTES: usize = 1000;
 /// Distinct syllables per query alternative beyond this are ignored.
-const MAX_QUERY_SYLLABLES: usize = 24;
+pub(crate) const MAX_QUERY_SYLLABLES: usize = 24;
 
 /// Filler words in questions ("tôi muốn làm ... thế nào"): they still add to
 /// the score, but are not required to match.
@@ -47,11 +47,11 @@ const FILLER: &[&str] = &[
 const WRITER_MEMORY: usize = 32_000_000;
 
 #[derive(Clone, Copy)]
-struct TextFields {
-    exact: Field,
-    folded: Field,
-    bigram: Field,
-    weight: f32,
+pub(crate) struct TextFields {
+    pub(crate) exact: Field,
+    pub(crate) folded: Field,
+    pub(crate) bigram: Field,
+    pub(crate) weight: f32,
 }
 
 impl TextFields {
@@ -86,29 +86,40 @@ impl TextFields {
 }
 
 #[derive(Clone, Copy)]
-struct Fields {
-    id: Field,
-    kind: Field,
+pub(crate) struct Fields {
+    pub(crate) id: Field,
+    pub(crate) kind: Field,
     /// "key=value" per facet.
-    facet: Field,
+    pub(crate) facet: Field,
     /// Folded title, then id: the browse order.
-    sort: Field,
-    title: TextFields,
-    keywords: TextFields,
-    body: TextFields,
+    pub(crate) sort: Field,
+    pub(crate) title: TextFields,
+    pub(crate) keywords: TextFields,
+    pub(crate) body: TextFields,
+    /// Every folded syllable of the doc, indexed: document frequencies for
+    /// [`Index::ask`].
+    pub(crate) all: Field,
+    /// Stored, space-separated folded syllables of the titles and keywords,
+    /// and of everything: what [`Index::ask`] measures coverage against.
+    pub(crate) title_terms: Field,
+    pub(crate) all_terms: Field,
+    /// Stored adjacent-syllable pairs of the titles and keywords ("khai_sinh").
+    pub(crate) title_bigrams: Field,
+    /// Stored folded syllables of the Vietnamese title alone.
+    pub(crate) name_terms: Field,
 }
 
 impl Fields {
-    fn text(&self) -> [TextFields; 3] {
+    pub(crate) fn text(&self) -> [TextFields; 3] {
         [self.title, self.keywords, self.body]
     }
 }
 
-struct Inner {
-    reader: IndexReader,
+pub(crate) struct Inner {
+    pub(crate) reader: IndexReader,
     writer: Mutex<IndexWriter<TantivyDocument>>,
-    fields: Fields,
-    synonyms: Synonyms,
+    pub(crate) fields: Fields,
+    pub(crate) synonyms: Synonyms,
 }
 
 /// An in-RAM index, rebuilt from the database at start; cheap to clone (Arc
@@ -116,7 +127,7 @@ struct Inner {
 /// visible to searches when it returns.
 #[derive(Clone)]
 pub struct Index {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Index {
@@ -131,12 +142,24 @@ impl Index {
         let mut schema = Schema::builder();
         let fields = Fields {
             id: schema.add_text_field("id", STRING | STORED),
-            kind: schema.add_text_field("kind", STRING),
+            kind: schema.add_text_field("kind", STRING | STORED),
             facet: schema.add_text_field("facet", STRING),
             sort: schema.add_text_field("sort", TextOptions::default().set_fast("raw")),
             title: TextFields::add(&mut schema, "title", TITLE_WEIGHT),
             keywords: TextFields::add(&mut schema, "keywords", KEYWORDS_WEIGHT),
             body: TextFields::add(&mut schema, "body", BODY_WEIGHT),
+            all: schema.add_text_field(
+                "all",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(Mode::Folded.tokenizer_name())
+                        .set_index_option(IndexRecordOption::Basic),
+                ),
+            ),
+            title_terms: schema.add_text_field("title_terms", STORED),
+            all_terms: schema.add_text_field("all_terms", STORED),
+            title_bigrams: schema.add_text_field("title_bigrams", STORED),
+            name_terms: schema.add_text_field("name_terms", STORED),
         };
         let index = tantivy::Index::create_in_ram(schema.build());
         for mode in Mode::ALL {
@@ -457,6 +480,18 @@ fn to_tantivy(fields: &Fields, d: Doc) -> Result<(String, TantivyDocument), Sear
         fields.keywords.add_value(&mut doc, keyword);
     }
     fields.body.add_value(&mut doc, &d.body);
+    let mut title_text = format!("{} \n {}", d.title_vi, d.title_en);
+    for keyword in &d.keywords {
+        title_text.push_str(" \n ");
+        title_text.push_str(keyword);
+    }
+    let all_text = format!("{title_text} \n {}", d.body);
+    doc.add_text(fields.all, &all_text);
+    doc.add_text(fields.title_terms, crate::ask::term_set(&title_text));
+    doc.add_text(fields.all_terms, crate::ask::term_set(&all_text));
+    let phrases = [&d.title_vi, &d.title_en].into_iter().chain(&d.keywords);
+    doc.add_text(fields.title_bigrams, crate::ask::bigram_set(phrases));
+    doc.add_text(fields.name_terms, crate::ask::term_set(&d.title_vi));
     Ok((id.to_string(), doc))
 }
 
@@ -480,7 +515,7 @@ fn page(searcher: &Searcher, q: &Query) -> Option<std::ops::Range<usize>> {
     (q.offset < end).then_some(q.offset..end)
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -512,7 +547,7 @@ fn required(n: usize) -> usize {
     }
 }
 
-fn is_filler(s: &Syllable) -> bool {
+pub(crate) fn is_filler(s: &Syllable) -> bool {
     static FILLER_SYLLABLES: LazyLock<Vec<Syllable>> =
         LazyLock::new(|| FILLER.iter().flat_map(|f| analyze(f)).collect());
     // One way only: typed "anh" may be the filler "anh", but typed "ảnh"
@@ -591,7 +626,7 @@ fn syllables_query(
 
 /// One syllable in any text field; the exact form only counts when the user
 /// typed diacritics (otherwise it would favour docs written without them).
-fn syllable_clause(fields: &Fields, s: &Syllable) -> Box<dyn tantivy::query::Query> {
+pub(crate) fn syllable_clause(fields: &Fields, s: &Syllable) -> Box<dyn tantivy::query::Query> {
     let mut clauses = Vec::new();
     for tf in fields.text() {
         clauses.push(term(Term::from_field_text(tf.folded, &s.folded), tf.weight));
@@ -605,7 +640,7 @@ fn syllable_clause(fields: &Fields, s: &Syllable) -> Box<dyn tantivy::query::Que
     Box::new(BooleanQuery::union(clauses))
 }
 
-fn term(t: Term, boost: f32) -> Box<dyn tantivy::query::Query> {
+pub(crate) fn term(t: Term, boost: f32) -> Box<dyn tantivy::query::Query> {
     Box::new(BoostQuery::new(
         Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)),
         boost,

@@ -9,10 +9,12 @@
 //! a source of truth.
 
 mod analysis;
+mod ask;
 mod index;
 mod synonyms;
 
 pub use analysis::syllables;
+pub use ask::{AskTuning, Asked};
 pub use index::Index;
 pub use synonyms::Synonyms;
 

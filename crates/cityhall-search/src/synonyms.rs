@@ -73,6 +73,13 @@ impl Synonyms {
         Ok(Synonyms { rules })
     }
 
+    /// These entries followed by `other`'s (e.g. the catalog's list, then the
+    /// assistant's own).
+    pub fn merge(mut self, other: Synonyms) -> Synonyms {
+        self.rules.extend(other.rules);
+        self
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -116,6 +123,60 @@ impl Synonyms {
         }
         out
     }
+}
+
+/// A synonym found in a text: the catalog phrase, and which of the text's
+/// syllables it stands for.
+#[derive(Clone, Debug)]
+pub(crate) struct Found<'a> {
+    pub to: &'a [Syllable],
+    pub consumed: Vec<usize>,
+}
+
+impl Synonyms {
+    /// Every entry whose phrase occurs in `sylls`, with the syllables it
+    /// covers (all occurrences of all its phrases); entries whose catalog
+    /// phrase is already typed as such count too, covering that phrase.
+    pub(crate) fn found<'a>(&'a self, sylls: &[Syllable]) -> Vec<Found<'a>> {
+        let mut out: Vec<Found<'a>> = Vec::new();
+        for rule in &self.rules {
+            let mut consumed = Vec::new();
+            for phrase in rule.from.iter().chain(std::iter::once(&rule.to_syllables)) {
+                if phrase.is_empty() || phrase.len() > sylls.len() {
+                    continue;
+                }
+                for start in 0..=sylls.len() - phrase.len() {
+                    let w = &sylls[start..start + phrase.len()];
+                    if w.iter().zip(phrase).all(|(t, p)| t.compatible(p)) {
+                        consumed.extend(start..start + phrase.len());
+                    }
+                }
+            }
+            if consumed.is_empty() {
+                continue;
+            }
+            consumed.sort_unstable();
+            consumed.dedup();
+            if let Some(same) = out
+                .iter_mut()
+                .find(|f| same_phrase(f.to, &rule.to_syllables))
+            {
+                same.consumed.extend(consumed);
+                same.consumed.sort_unstable();
+                same.consumed.dedup();
+            } else {
+                out.push(Found {
+                    to: &rule.to_syllables,
+                    consumed,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn same_phrase(a: &[Syllable], b: &[Syllable]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.exact == y.exact)
 }
 
 /// Whether `phrase` occurs in `text` as consecutive whole syllables.

@@ -34,11 +34,17 @@ use crate::{AppState, ReqLang};
         crate::dossier::api::status,
         crate::dossier::api::action,
         crate::feedback::api::read,
-        crate::feedback::api::action
+        crate::feedback::api::action,
+        crate::assistant::api_ask
     ),
     components(schemas(
         crate::feedback::api::ReportOut,
         crate::feedback::service::ReportAction,
+        crate::assistant::AskIn,
+        crate::assistant::AskOut,
+        crate::assistant::Card,
+        crate::assistant::Citation,
+        crate::assistant::Fact,
         TokenRequest,
         TokenResponse,
         Me,

@@ -20,6 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub mod api;
+pub mod assistant;
 pub mod auth;
 pub mod catalog;
 pub mod dossier;
@@ -129,6 +130,7 @@ pub struct AppInner {
     pub catalog: catalog::Catalog,
     pub blobs: cityhall_db::Blobs,
     pub feedback: feedback::service::Feedback,
+    pub assistant: assistant::Assistant,
 }
 
 /// The one state type every handler gets.
@@ -153,6 +155,8 @@ impl AppState {
             catalog: catalog::Catalog::new().expect("the shipped synonyms parse (tested)"),
             blobs,
             feedback,
+            assistant: assistant::Assistant::new()
+                .expect("the shipped phrase lists parse (tested)"),
         }))
     }
 }
@@ -171,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(dossier::router())
         .merge(feedback::router())
+        .merge(assistant::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })
         // Inside `finish`, so their refusals (413, 408) are rendered like every other error.
@@ -398,6 +403,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     state.catalog.refresh(&state.db).await?;
+    assistant::reindex(&state).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresher = tokio::spawn(run_catalog_refresh(state.clone(), stop_rx.clone()));
     let sealer = tokio::spawn(run_sealer(state.clone(), stop_rx.clone()));
@@ -436,8 +442,14 @@ async fn run_catalog_refresh(state: AppState, mut stop: tokio::sync::watch::Rece
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = state.catalog.refresh(&state.db).await {
-            tracing::warn!(error = %e, "catalog refresh");
+        match state.catalog.refresh(&state.db).await {
+            Ok(true) => {
+                if let Err(e) = assistant::reindex(&state).await {
+                    tracing::warn!(error = %e, "assistant reindex");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "catalog refresh"),
         }
     }
 }

@@ -401,6 +401,11 @@ pub struct HotlineQuery {
     lookup: String,
     #[serde(default)]
     filed: String,
+    /// A question for the assistant, and its conversation.
+    #[serde(default)]
+    ask: String,
+    #[serde(default)]
+    session: String,
     #[serde(flatten)]
     new: NewQuery,
 }
@@ -422,6 +427,19 @@ pub async fn hotline(
         pages::new_page(&state, &p, q.new, "/hotline", true, false, &[], Vec::new()).await?;
     if !q.filed.is_empty() && cityhall_core::feedback::looks_like_code(q.filed.trim()) {
         page.filed = q.filed.trim().to_string();
+    }
+    page.assistant_session = q.session.clone();
+    page.assistant_q = q.ask.chars().take(1000).collect();
+    match crate::assistant::for_operator(&state, &p.tr, &s, &q.ask, &q.session).await {
+        Ok(Some((exchange, session))) => {
+            page.assistant = Some(exchange);
+            page.assistant_session = session;
+        }
+        Ok(None) => {}
+        Err(e) if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY => {
+            page.assistant_error = p.t(&e.info.key);
+        }
+        Err(e) => return Err(e),
     }
     if !lookup.is_empty() {
         page.lookup = lookup.clone();

@@ -124,6 +124,11 @@ pub struct NewPage<'a> {
     pub lookup: String,
     pub lookup_done: bool,
     pub lookup_rows: Vec<RowView>,
+    /// Hotline console: the assistant's answer to the operator's question.
+    pub assistant: Option<crate::assistant::Exchange>,
+    pub assistant_q: String,
+    pub assistant_session: String,
+    pub assistant_error: String,
 }
 
 impl NewPage<'_> {
@@ -359,6 +364,10 @@ pub async fn new_page<'a>(
         lookup: String::new(),
         lookup_done: false,
         lookup_rows: Vec::new(),
+        assistant: None,
+        assistant_q: String::new(),
+        assistant_session: String::new(),
+        assistant_error: String::new(),
     })
 }
 
