@@ -58,6 +58,28 @@ const pages: { name: string; open: (page: Page) => Promise<void> }[] = [
     },
   },
   { name: 'password reset', open: async (page) => gotoExpectStatus(page, '/password/forgot', 200) },
+  { name: 'assistant', open: async (page) => gotoExpectStatus(page, '/assistant', 200) },
+  {
+    name: 'assistant answer',
+    open: async (page) => gotoExpectStatus(page, '/assistant?q=lam+giay+khai+sinh+cho+con', 200),
+  },
+  {
+    name: 'assistant panel open',
+    open: async (page) => {
+      await gotoExpectStatus(page, '/procedures', 200);
+      await page.locator('#assistant-panel summary').click();
+      await page.locator('#assistant-panel-q').fill('đèn đường hỏng trước nhà');
+      await page.locator('#assistant-panel-form button[type="submit"]').click();
+      await expect(page.locator('#assistant-log [data-testid="assistant-answer"]')).toBeVisible();
+    },
+  },
+  {
+    name: 'hotline with assistant (operator)',
+    open: async (page) => {
+      await login(page, 'operator');
+      await gotoExpectStatus(page, '/hotline?ask=ngap+nuoc+duong+Nguyen+Huu+Canh', 200);
+    },
+  },
   { name: 'feedback list and map', open: async (page) => gotoExpectStatus(page, '/feedback', 200) },
   { name: 'feedback form, step one', open: async (page) => gotoExpectStatus(page, '/feedback/new', 200) },
   {

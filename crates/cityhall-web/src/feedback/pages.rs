@@ -282,7 +282,11 @@ pub async fn new_page<'a>(
     let cat = state.feedback.category(q.category.trim());
     let wh = resolve_where(state, &q).await?;
     let mut errs = wh.errors.clone();
-    let started = !q.category.is_empty() || !q.lat.is_empty() || !q.ward.is_empty();
+    // A link that only suggests a category and a description (from the assistant) opens
+    // the first step chosen, not complaining about the place nobody was asked for yet.
+    let suggestion = q.lat.is_empty() && q.ward.is_empty() && !q.description.is_empty();
+    let started =
+        !suggestion && (!q.category.is_empty() || !q.lat.is_empty() || !q.ward.is_empty());
     if started && cat.is_none() {
         errs.push(("category".into(), "err-fb-category"));
     }
