@@ -808,8 +808,9 @@ web_test!(ninety_days_and_a_thousand, |engine| async move {
         .json();
     assert_eq!(open.as_array().unwrap().len(), 502);
     // The old one is found with dates around it, or by its id.
-    let start_date = (now - Duration::days(101)).date();
-    let end_date = (now - Duration::days(99)).date();
+    // Two days either side: the server reads dates in local time (UTC+7), `now` is UTC.
+    let start_date = (now - Duration::days(102)).date();
+    let end_date = (now - Duration::days(98)).date();
     let old = get(
         &s,
         &format!("{V2}/requests.xml?start_date={start_date}&end_date={end_date}"),
