@@ -159,7 +159,8 @@ impl Index {
             return Ok(Vec::new());
         }
         let searcher = self.inner.reader.searcher();
-        let query = build_query(fields, &typed, &units);
+        let pairs = query_pairs(&typed, &units);
+        let query = build_query(fields, &units, &pairs);
         let top = searcher.search(
             &query,
             &TopDocs::with_limit(tuning.candidates.max(limit)).order_by_score(),
@@ -168,7 +169,6 @@ impl Index {
             return Ok(Vec::new());
         };
         let weights = unit_weights(&searcher, fields, &units)?;
-        let pairs = query_pairs(&typed, &units);
         let pair_weights = pair_weights(&searcher, fields, &pairs)?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -239,7 +239,7 @@ impl Index {
                 continue;
             }
             let df = searcher.doc_freq(&Term::from_field_text(fields.all, term))? as f32;
-            let w = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            let w = idf(n, df);
             total += w;
             if asked.contains(term) {
                 hit += w;
@@ -277,9 +277,9 @@ impl Index {
     }
 }
 
-/// Any unit syllable in any text field; adjacent pairs (typed, or inside a
-/// synonym's phrase) add to the score.
-fn build_query(fields: &Fields, typed: &[Syllable], units: &[Unit]) -> BooleanQuery {
+/// Any unit syllable in any text field; the question's word pairs (see
+/// [`query_pairs`]) add to the score.
+fn build_query(fields: &Fields, units: &[Unit], pairs: &[String]) -> BooleanQuery {
     let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for s in units.iter().flat_map(|u| &u.sylls) {
@@ -288,30 +288,26 @@ fn build_query(fields: &Fields, typed: &[Syllable], units: &[Unit]) -> BooleanQu
             clauses.push((Occur::Should, syllable_clause(fields, s)));
         }
     }
-    let mut bigrams: Vec<String> = Vec::new();
-    let typed_pairs = typed
-        .windows(2)
-        .filter(|w| w[1].joined && !(is_question_filler(&w[0]) && is_question_filler(&w[1])));
-    let phrase_pairs = units.iter().flat_map(|u| u.sylls.windows(2));
-    for w in typed_pairs.chain(phrase_pairs) {
-        let bigram = w[0].bigram(&w[1]);
-        if bigrams.contains(&bigram) || bigrams.len() >= MAX_QUERY_SYLLABLES {
-            continue;
-        }
+    for bigram in pairs.iter().take(MAX_QUERY_SYLLABLES) {
         let per_field = fields
             .text()
             .iter()
             .map(|tf| {
                 term(
-                    Term::from_field_text(tf.bigram, &bigram),
+                    Term::from_field_text(tf.bigram, bigram),
                     tf.weight * BIGRAM_WEIGHT,
                 )
             })
             .collect();
         clauses.push((Occur::Should, Box::new(BooleanQuery::union(per_field))));
-        bigrams.push(bigram);
     }
     BooleanQuery::new(clauses)
+}
+
+/// BM25's inverse document frequency: rare terms weigh more, and a term no doc
+/// has weighs most.
+fn idf(n: f32, df: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
 /// The question's word pairs: adjacent typed syllables (not both filler) and the
@@ -346,7 +342,7 @@ fn pair_weights(
                 + searcher.doc_freq(&Term::from_field_text(fields.keywords.bigram, p))?;
             let bodies = searcher.doc_freq(&Term::from_field_text(fields.body.bigram, p))?;
             let df = (titles.max(bodies) as f32).min(n);
-            Ok((1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            Ok(idf(n, df))
         })
         .collect()
 }
@@ -367,7 +363,7 @@ fn unit_weights(
                 .map(|s| {
                     let df =
                         searcher.doc_freq(&Term::from_field_text(fields.all, &s.folded))? as f32;
-                    Ok((1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+                    Ok(idf(n, df))
                 })
                 .collect()
         })

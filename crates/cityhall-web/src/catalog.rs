@@ -206,7 +206,8 @@ pub fn agency_text(tr: &Tr, agencies: &HashMap<String, (String, String)>, p: &Pr
     }
 }
 
-async fn agency_names(db: &Db) -> AppResult<HashMap<String, (String, String)>> {
+/// City agencies' names (vi, en) by code; ward bodies are named by their kind instead.
+pub(crate) async fn agency_names(db: &Db) -> AppResult<HashMap<String, (String, String)>> {
     Ok(db
         .agencies()
         .await?

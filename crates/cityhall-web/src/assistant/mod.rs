@@ -25,7 +25,7 @@ use cityhall_core::dossier::Workflow;
 use cityhall_core::feedback::Status;
 use cityhall_db::catalog::ProcedureVersion;
 use cityhall_db::feedback::ReportFilter;
-use cityhall_db::{DossierStore, FeedbackStore, GeoStore, StoreError};
+use cityhall_db::{DossierStore, FeedbackStore, StoreError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -67,14 +67,10 @@ impl Assistant {
 /// Rebuilds the assistant's index when the catalog moved (called after each refresh).
 pub async fn reindex(state: &AppState) -> anyhow::Result<()> {
     let snap = state.catalog.snapshot();
-    let agencies: HashMap<String, (String, String)> = state
-        .db
-        .agencies()
-        .await?
-        .into_iter()
-        .filter(|a| a.ward_code.is_none())
-        .map(|a| (a.code, (a.name, a.name_en)))
-        .collect();
+    let agencies = crate::catalog::agency_names(&state.db).await.map_err(|e| {
+        e.cause
+            .unwrap_or_else(|| anyhow::anyhow!("agency names: {}", e.info.code))
+    })?;
     if let Ok(mut a) = state.assistant.agencies.write() {
         *a = Arc::new(agencies);
     }
