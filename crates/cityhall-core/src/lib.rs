@@ -11,4 +11,5 @@ pub mod dossier;
 pub mod feedback;
 pub mod geo;
 pub mod identity;
+pub mod opendata;
 pub mod text;
