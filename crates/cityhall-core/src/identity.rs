@@ -32,10 +32,12 @@ pub enum Role {
     Operator,
     /// Lãnh đạo đơn vị: a unit's escalation target for overdue feedback.
     Supervisor,
+    /// Người công bố dữ liệu: publishes one agency's open datasets.
+    Publisher,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Citizen,
         Role::Officer,
         Role::AgencyAdmin,
@@ -43,6 +45,7 @@ impl Role {
         Role::Auditor,
         Role::Operator,
         Role::Supervisor,
+        Role::Publisher,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Operator => "operator",
             Role::Supervisor => "supervisor",
+            Role::Publisher => "publisher",
         }
     }
 
@@ -66,7 +70,10 @@ impl Role {
 
     /// Whether the role must name the agency it acts for.
     pub fn needs_agency(self) -> bool {
-        matches!(self, Role::Officer | Role::AgencyAdmin | Role::Supervisor)
+        matches!(
+            self,
+            Role::Officer | Role::AgencyAdmin | Role::Supervisor | Role::Publisher
+        )
     }
 
     /// Staff roles must use a second factor once they have enrolled one, and are created

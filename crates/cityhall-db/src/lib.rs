@@ -1,5 +1,5 @@
 //! cityhall storage. One store trait per module (`identity`, `audit`, `geo`, `notify`,
-//! `system`, `catalog`, `dossier`, and the `blob` store), one implementation on [`Db`], which runs the same SQL text on SQLite and on
+//! `system`, `catalog`, `dossier`, `feedback`, `opendata`, and the `blob` store), one implementation on [`Db`], which runs the same SQL text on SQLite and on
 //! PostgreSQL. The engine is chosen once, from the database URL.
 //!
 //! SQL is written once with `$1` placeholders (SQLite accepts them too); the [`run!`] and
@@ -22,6 +22,7 @@ pub mod feedback;
 pub mod geo;
 pub mod identity;
 pub mod notify;
+pub mod opendata;
 pub mod system;
 #[doc(hidden)]
 pub mod testing;
@@ -34,6 +35,7 @@ pub use feedback::FeedbackStore;
 pub use geo::GeoStore;
 pub use identity::IdentityStore;
 pub use notify::NotifyStore;
+pub use opendata::OpenDataStore;
 pub use system::SystemStore;
 
 /// What a store can go wrong with, in terms the web edge can map to a status.

@@ -117,6 +117,7 @@ role-city_admin = City administrator
 role-auditor = Auditor
 role-operator = Hotline operator
 role-supervisor = Unit supervisor
+role-publisher = Data publisher
 forgot-title = Reset your password
 forgot-intro = Enter your username, phone number or email. If the account exists we send a one-time code by email or text message.
 forgot-submit = Send code
@@ -723,3 +724,153 @@ assistant-err-too-long = The question is longer than 500 characters; please shor
 assistant-hotline-title = Virtual assistant for operators
 assistant-hotline-help = Type what the caller says to find the matching procedure or report category.
 assistant-failed = The question could not be sent (connection lost?). Try again, or open the assistant page.
+
+# Open data
+nav-opendata = Open data
+od-title = Open data
+od-intro = Data published by the city's agencies, free to download and reuse under each dataset's licence.
+od-orgs = Publishers
+od-all-orgs = All publishers
+od-new = Create a dataset
+od-edit = Edit the dataset
+od-search = Search
+od-search-label = Search datasets (with or without diacritics)
+od-search-error = The search could not be understood: { $detail }
+od-sort = Order
+od-sort-relevance = Best match
+od-sort-modified = Recently updated
+od-sort-name = By name
+od-count = { $n } datasets
+od-filters = Filters
+od-facet-organization = Publisher
+od-facet-groups = Themes
+od-facet-tags = Tags
+od-facet-res-format = Formats
+od-facet-license-id = Licences
+od-draft = Draft
+od-private = Private
+od-public = Public
+od-published = Published
+od-resources = Resources
+od-no-resources = This dataset has no file or link yet.
+od-rows = { $n } rows
+od-preview = Preview
+od-preview-caption = The first rows of the table
+od-open-link = Open the link
+od-download = Download
+od-add-resource = Add a file or a link
+od-resource-name = Resource name
+od-resource-description = Description
+od-resource-file = A CSV, XLSX, JSON or PDF file (at most { $mb } MB)
+od-encoding = Encoding of a CSV file
+od-encoding-auto = UTF-8 (detected)
+od-resource-url = Or a link (https://…)
+od-info = About this dataset
+od-meta-org = Publisher
+od-meta-created = Created
+od-meta-modified = Last updated
+od-meta-frequency = Update frequency
+od-meta-temporal = Period covered
+od-meta-spatial = Area covered
+od-meta-contact = Contact
+od-meta-id = Identifier
+od-meta-licence = Licence
+od-freq-daily = Daily
+od-freq-weekly = Weekly
+od-freq-monthly = Monthly
+od-freq-quarterly = Quarterly
+od-freq-annual = Yearly
+od-freq-irregular = Irregularly
+od-freq-never = Not updated
+od-api = Use it through the API
+od-api-intro = Programs can read this data through the CKAN-compatible API:
+od-columns = Columns and their types
+od-column = Column
+od-type = Type
+od-type-text = Text
+od-type-int = Whole number
+od-type-numeric = Number
+od-type-bool = Yes/no
+od-type-date = Date
+od-type-timestamp = Date and time
+od-retype = Save the types and reload the table
+od-delete-resource = Remove this resource
+od-form-problems = Not saved yet; please correct the following:
+od-f-title-vi = Dataset title (Vietnamese)
+od-f-title-en = English title
+od-f-name = Name in the address
+od-f-name-help = 2–100 characters: lower-case letters without diacritics, digits, hyphens or underscores. Leave empty to make it from the title.
+od-f-notes-vi = Description (Vietnamese)
+od-f-notes-en = English description
+od-f-tags = Tags
+od-f-tags-help = Separated by commas.
+od-f-temporal-start = Data from
+od-f-temporal-end = Data until
+od-f-contact-name = Contact person or team
+od-f-contact-email = Contact email
+od-f-visibility = Who can see it
+od-f-state = Status
+od-save = Save
+od-site-title = cityhall open data portal
+od-site-description = Open data published by the city's agencies.
+od-err-missing = Missing value
+od-err-not-found = { $what ->
+        [dataset] The dataset
+        [resource] The resource
+        [organization] The publisher
+        [group] The theme
+        [datastore] The resource's data table
+       *[other] The item
+    } was not found.
+od-err-forbidden = You may not do this with this agency's data.
+od-err-sign-in = The action { $action } needs a publisher's API key.
+od-err-stale = Someone else has just changed this dataset. Reload the page and try again.
+od-err-unavailable = The database is not answering for the moment. Try again in a few minutes; nothing was changed.
+od-err-list = Must be a list.
+od-err-bool = Must be true or false.
+od-err-name = The name in the address must be 2–100 characters of lower-case letters without diacritics, digits, “-” and “_”.
+od-err-name-taken = Another dataset already uses this name in its address.
+od-err-title = Enter the dataset's title.
+od-err-too-long = The text is too long.
+od-err-org = There is no such publisher.
+od-err-licence = There is no such licence.
+od-err-state = The status must be draft, active or deleted.
+od-err-frequency = The update frequency is not valid.
+od-err-date = Dates must be written YYYY-MM-DD.
+od-err-date-order = The end date must come after the start date.
+od-err-email = The email address is not valid.
+od-err-tag = The tag “{ $tag }” may only have letters, digits, spaces, “-”, “_” and “.”, and at most 100 characters.
+od-err-group = There is no theme “{ $group }”.
+od-err-encoding = The encoding must be UTF-8 or Windows-1258.
+od-err-type = There is no data type “{ $type }”.
+od-err-type-count = The table has { $expected } columns but { $found } types were chosen.
+od-err-file-kind = The file is not a CSV, XLSX, JSON or PDF file (checked by its content).
+od-err-format-mismatch = The file was declared as { $declared } but its content is { $found }.
+od-err-url = A link must start with http:// or https:// and have no spaces.
+od-err-no-file = Choose a file or enter a link.
+od-err-not-table = This resource is not a data table.
+
+od-err-empty = The file is empty: there is no header row.
+od-err-not-utf8 = Row { $row }: the file is not encoded in UTF-8. Save it again as UTF-8 and upload it again.
+od-err-not-utf8-windows-1258 = Row { $row }: the file is not encoded in UTF-8; it looks like Windows-1258 (Vietnamese in older Windows software). Choose Windows-1258 when uploading, or save the file again as UTF-8.
+od-err-bad-utf16 = The file is marked as UTF-16 but its content is not valid UTF-16.
+od-err-too-many-columns = The file has { $found } columns; at most { $max } are allowed.
+od-err-header-empty = Column { $column } has no name. Every column needs one.
+od-err-header-too-long = Column { $column }: the name “{ $name }” is longer than { $max } characters.
+od-err-header-reserved = Column { $column }: the name “{ $name }” must not start with an underscore (_); such names are reserved for the system.
+od-err-header-control = Column { $column }: the name “{ $name }” contains a control (invisible) character.
+od-err-header-duplicate = Column { $column }: the name “{ $name }” is already used by an earlier column (ignoring case).
+od-err-ragged = Row { $row }: { $found } columns, but the header has { $expected }.
+od-err-bad-value = Row { $row }, column “{ $column }”: “{ $value }” is not { $type ->
+        [int] a whole number
+        [numeric] a number (with a decimal point, e.g. 1.5)
+        [bool] a yes/no value (true/false, yes/no)
+        [date] a valid date (YYYY-MM-DD or DD/MM/YYYY)
+        [timestamp] a valid date and time (YYYY-MM-DD HH:MM:SS)
+       *[other] text
+    }.
+od-err-xlsx-encrypted = The Excel file is password-protected. Remove the password and upload it again.
+od-err-xlsx-legacy = This is an old-format Excel file (.xls) or not an .xlsx file. Open it in Excel and save it as .xlsx.
+od-err-xlsx-no-sheet = The Excel file has no worksheet.
+od-err-xlsx-corrupt = The Excel file cannot be read; it may be damaged or not an .xlsx file ({ $reason }).
+od-err-csv = Row { $row }: the CSV file cannot be read ({ $reason }).

@@ -117,6 +117,7 @@ role-city_admin = Quản trị thành phố
 role-auditor = Kiểm toán viên
 role-operator = Điện thoại viên 1022
 role-supervisor = Lãnh đạo đơn vị
+role-publisher = Người công bố dữ liệu
 forgot-title = Lấy lại mật khẩu
 forgot-intro = Nhập tên đăng nhập, số điện thoại hoặc email. Nếu tài khoản tồn tại, chúng tôi sẽ gửi mã một lần qua email hoặc tin nhắn.
 forgot-submit = Gửi mã
@@ -723,3 +724,154 @@ assistant-err-too-long = Câu hỏi dài quá 500 ký tự; hãy rút gọn.
 assistant-hotline-title = Trợ lý ảo cho tổng đài viên
 assistant-hotline-help = Nhập lời người gọi để tìm thủ tục hoặc loại phản ánh phù hợp.
 assistant-failed = Chưa gửi được câu hỏi (mất kết nối?). Hãy thử lại, hoặc mở trang Trợ lý ảo.
+
+# Open data
+nav-opendata = Dữ liệu mở
+od-title = Dữ liệu mở
+od-intro = Dữ liệu do các cơ quan của Thành phố công bố, tải về và dùng lại tự do theo giấy phép của từng bộ dữ liệu.
+od-orgs = Cơ quan công bố
+od-all-orgs = Tất cả cơ quan công bố
+od-new = Tạo bộ dữ liệu
+od-edit = Sửa bộ dữ liệu
+od-search = Tìm
+od-search-label = Tìm bộ dữ liệu (có dấu hoặc không dấu)
+od-search-error = Không hiểu câu tìm kiếm: { $detail }
+od-sort = Sắp xếp
+od-sort-relevance = Phù hợp nhất
+od-sort-modified = Mới cập nhật
+od-sort-name = Theo tên
+od-count = { $n } bộ dữ liệu
+od-filters = Bộ lọc
+od-facet-organization = Cơ quan
+od-facet-groups = Chủ đề
+od-facet-tags = Từ khóa
+od-facet-res-format = Định dạng
+od-facet-license-id = Giấy phép
+od-draft = Bản nháp
+od-private = Nội bộ
+od-public = Công khai
+od-published = Đã công bố
+od-resources = Tài nguyên
+od-no-resources = Bộ dữ liệu chưa có tệp hay liên kết nào.
+od-rows = { $n } dòng
+od-preview = Xem trước
+od-preview-caption = Các dòng đầu của bảng dữ liệu
+od-open-link = Mở liên kết
+od-download = Tải về
+od-add-resource = Thêm tệp hoặc liên kết
+od-resource-name = Tên tài nguyên
+od-resource-description = Mô tả
+od-resource-file = Tệp CSV, XLSX, JSON hoặc PDF (tối đa { $mb } MB)
+od-encoding = Bảng mã của tệp CSV
+od-encoding-auto = UTF-8 (tự nhận)
+od-resource-url = Hoặc một liên kết (https://…)
+od-info = Thông tin bộ dữ liệu
+od-meta-org = Cơ quan công bố
+od-meta-created = Ngày tạo
+od-meta-modified = Cập nhật lần cuối
+od-meta-frequency = Tần suất cập nhật
+od-meta-temporal = Thời gian của dữ liệu
+od-meta-spatial = Phạm vi địa lý
+od-meta-contact = Liên hệ
+od-meta-id = Mã định danh
+od-meta-licence = Giấy phép
+od-freq-daily = Hằng ngày
+od-freq-weekly = Hằng tuần
+od-freq-monthly = Hằng tháng
+od-freq-quarterly = Hằng quý
+od-freq-annual = Hằng năm
+od-freq-irregular = Không định kỳ
+od-freq-never = Không cập nhật
+od-api = Dùng qua API
+od-api-intro = Chương trình có thể đọc dữ liệu này qua API tương thích CKAN:
+od-columns = Các cột và kiểu dữ liệu
+od-column = Cột
+od-type = Kiểu
+od-type-text = Văn bản
+od-type-int = Số nguyên
+od-type-numeric = Số thực
+od-type-bool = Đúng/sai
+od-type-date = Ngày
+od-type-timestamp = Ngày giờ
+od-retype = Lưu kiểu dữ liệu và nạp lại bảng
+od-delete-resource = Xóa tài nguyên này
+od-form-problems = Chưa lưu được, vui lòng sửa các mục sau:
+od-f-title-vi = Tên bộ dữ liệu (tiếng Việt)
+od-f-title-en = Tên tiếng Anh
+od-f-name = Tên trong đường dẫn
+od-f-name-help = 2–100 ký tự: chữ thường không dấu, số, dấu gạch ngang hoặc gạch dưới. Để trống để tạo từ tên bộ dữ liệu.
+od-f-notes-vi = Mô tả (tiếng Việt)
+od-f-notes-en = Mô tả tiếng Anh
+od-f-tags = Từ khóa
+od-f-tags-help = Cách nhau bằng dấu phẩy.
+od-f-temporal-start = Dữ liệu từ ngày
+od-f-temporal-end = Dữ liệu đến ngày
+od-f-contact-name = Người hoặc bộ phận liên hệ
+od-f-contact-email = Thư điện tử liên hệ
+od-f-visibility = Ai được xem
+od-f-state = Trạng thái
+od-save = Lưu
+od-site-title = Cổng dữ liệu mở cityhall
+od-site-description = Dữ liệu mở do các cơ quan của Thành phố công bố.
+od-err-missing = Thiếu giá trị
+od-err-not-found = Không tìm thấy { $what ->
+        [dataset] bộ dữ liệu
+        [resource] tài nguyên
+        [organization] cơ quan công bố
+        [group] chủ đề
+        [datastore] bảng dữ liệu của tài nguyên
+       *[other] mục
+    }.
+od-err-forbidden = Bạn không có quyền làm việc này với dữ liệu của cơ quan này.
+od-err-sign-in = Thao tác { $action } cần khóa API của người công bố.
+od-err-stale = Bộ dữ liệu vừa được người khác sửa. Hãy tải lại trang và thử lại.
+od-err-unavailable = Cơ sở dữ liệu tạm thời không trả lời. Hãy thử lại sau ít phút; chưa có gì bị thay đổi.
+od-err-list = Phải là một danh sách.
+od-err-bool = Phải là true hoặc false.
+od-err-name = Tên trong đường dẫn phải dài 2–100 ký tự, chỉ gồm chữ thường không dấu, số, “-” và “_”.
+od-err-name-taken = Tên trong đường dẫn này đã được dùng cho một bộ dữ liệu khác.
+od-err-title = Hãy nhập tên bộ dữ liệu.
+od-err-too-long = Nội dung quá dài.
+od-err-org = Không có cơ quan công bố này.
+od-err-licence = Không có giấy phép này.
+od-err-state = Trạng thái phải là bản nháp, đã công bố hoặc đã xóa.
+od-err-frequency = Tần suất cập nhật không hợp lệ.
+od-err-date = Ngày phải có dạng YYYY-MM-DD.
+od-err-date-order = Ngày kết thúc phải sau ngày bắt đầu.
+od-err-email = Địa chỉ thư điện tử không hợp lệ.
+od-err-tag = Từ khóa “{ $tag }” chỉ được gồm chữ, số, khoảng trắng, “-”, “_”, “.” và dài tối đa 100 ký tự.
+od-err-group = Không có chủ đề “{ $group }”.
+od-err-encoding = Bảng mã phải là UTF-8 hoặc Windows-1258.
+od-err-type = Không có kiểu dữ liệu “{ $type }”.
+od-err-type-count = Bảng có { $expected } cột nhưng có { $found } kiểu dữ liệu được chọn.
+od-err-file-kind = Tệp không phải CSV, XLSX, JSON hay PDF (đã kiểm tra theo nội dung tệp).
+od-err-format-mismatch = Tệp được khai là { $declared } nhưng nội dung là { $found }.
+od-err-url = Liên kết phải bắt đầu bằng http:// hoặc https:// và không có khoảng trắng.
+od-err-no-file = Hãy chọn một tệp hoặc nhập một liên kết.
+od-err-not-table = Tài nguyên này không phải bảng dữ liệu.
+
+od-err-empty = Tệp trống: không có dòng tiêu đề.
+od-err-not-utf8 = Dòng { $row }: tệp không được mã hóa UTF-8. Hãy lưu lại tệp với bảng mã UTF-8 rồi tải lên lại.
+od-err-not-utf8-windows-1258 = Dòng { $row }: tệp không được mã hóa UTF-8; có vẻ tệp dùng bảng mã Windows-1258 (tiếng Việt trên các phần mềm Windows cũ). Hãy chọn bảng mã Windows-1258 khi tải lên, hoặc lưu lại tệp với bảng mã UTF-8.
+od-err-bad-utf16 = Tệp được đánh dấu là UTF-16 nhưng nội dung không phải UTF-16 hợp lệ.
+od-err-too-many-columns = Tệp có { $found } cột, vượt quá giới hạn { $max } cột.
+od-err-header-empty = Cột { $column }: chưa có tiêu đề. Mỗi cột cần có tên.
+od-err-header-too-long = Cột { $column }: tiêu đề “{ $name }” dài quá { $max } ký tự.
+od-err-header-reserved = Cột { $column }: tiêu đề “{ $name }” không được bắt đầu bằng dấu gạch dưới (_) vì tên dạng này dành riêng cho hệ thống.
+od-err-header-control = Cột { $column }: tiêu đề “{ $name }” chứa ký tự điều khiển (ký tự ẩn).
+od-err-header-duplicate = Cột { $column }: tiêu đề “{ $name }” trùng với tiêu đề của một cột trước đó (không phân biệt chữ hoa, chữ thường).
+od-err-ragged = Dòng { $row }: có { $found } cột, tiêu đề có { $expected } cột.
+od-err-bad-value = Dòng { $row }, cột “{ $column }”: giá trị “{ $value }” không phải là { $type ->
+        [int] số nguyên
+        [numeric] số (dùng dấu chấm thập phân, ví dụ 1.5)
+        [bool] giá trị đúng/sai (có/không, true/false)
+        [date] ngày hợp lệ (YYYY-MM-DD hoặc DD/MM/YYYY)
+        [timestamp] ngày giờ hợp lệ (YYYY-MM-DD HH:MM:SS)
+       *[other] văn bản
+    }.
+od-err-xlsx-encrypted = Tệp Excel đang được đặt mật khẩu. Hãy gỡ mật khẩu rồi tải lên lại.
+od-err-xlsx-legacy = Đây là tệp Excel định dạng cũ (.xls) hoặc không phải tệp .xlsx. Hãy mở tệp bằng Excel và lưu lại dưới dạng .xlsx.
+od-err-xlsx-no-sheet = Tệp Excel không có trang tính nào.
+od-err-xlsx-corrupt = Không đọc được tệp Excel, có thể tệp bị hỏng hoặc không phải tệp .xlsx ({ $reason }).
+od-err-csv = Dòng { $row }: không đọc được tệp CSV ({ $reason }).
+

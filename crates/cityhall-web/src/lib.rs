@@ -30,6 +30,7 @@ pub mod i18n;
 pub mod identity;
 pub mod notify;
 pub mod oidc;
+pub mod opendata;
 pub mod ops;
 pub mod pages;
 
@@ -131,6 +132,7 @@ pub struct AppInner {
     pub blobs: cityhall_db::Blobs,
     pub feedback: feedback::service::Feedback,
     pub assistant: assistant::Assistant,
+    pub opendata: opendata::OpenData,
 }
 
 /// The one state type every handler gets.
@@ -157,6 +159,7 @@ impl AppState {
             feedback,
             assistant: assistant::Assistant::new()
                 .expect("the shipped phrase lists parse (tested)"),
+            opendata: opendata::OpenData::new().expect("the shipped synonyms parse (tested)"),
         }))
     }
 }
@@ -176,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dossier::router())
         .merge(feedback::router())
         .merge(assistant::router())
+        .merge(opendata::router())
         .merge(ops::router())
         .fallback(|| async { error::AppError::not_found() })
         // Inside `finish`, so their refusals (413, 408) are rendered like every other error.
@@ -188,7 +192,8 @@ pub fn router(state: AppState) -> Router {
                 .config
                 .body_limit
                 .max(dossier::MAX_UPLOAD_BYTES * 4 / 3 + 64 * 1024)
-                .max(feedback::UPLOAD_LIMIT + 64 * 1024),
+                .max(feedback::UPLOAD_LIMIT + 64 * 1024)
+                .max(opendata::UPLOAD_LIMIT + 64 * 1024),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -404,7 +409,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     state.catalog.refresh(&state.db).await?;
     assistant::reindex(&state).await?;
+    opendata::demo::ensure_themes(&state).await?;
+    state.opendata.current(&state.db, true).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let statistics = tokio::spawn(opendata::stats::run(
+        state.clone(),
+        Duration::from_secs(6 * 3600),
+        stop_rx.clone(),
+    ));
     let refresher = tokio::spawn(run_catalog_refresh(state.clone(), stop_rx.clone()));
     let sealer = tokio::spawn(run_sealer(state.clone(), stop_rx.clone()));
     let sweeper = tokio::spawn(feedback::run_sweeper(
@@ -424,6 +436,7 @@ pub async fn serve(
     let _ = refresher.await;
     let _ = outbox.await;
     let _ = sweeper.await;
+    let _ = statistics.await;
     if let Err(e) = state
         .db
         .seal(&state.config.audit_key, state.config.checkpoint_every)

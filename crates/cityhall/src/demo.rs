@@ -101,11 +101,22 @@ const FEEDBACK_USERS: &[DemoUser] = &[
     },
 ];
 
+/// The third set: the open-data publisher.
+const OPENDATA_USERS: &[DemoUser] = &[DemoUser {
+    username: "publisher",
+    full_name: "Người Công Bố Thử Sở Xây dựng (demo)",
+    national_id: None,
+    ward: None,
+    role: Role::Publisher,
+    agency: Some("SOXAYDUNG"),
+}];
+
 /// The demo Open311 API key, given to a fictitious app.
 pub const OPEN311_KEY: &str = "demo-open311-key";
 
 pub async fn load(db: &Db, config: &WebConfig) -> anyhow::Result<()> {
     load_set(db, config, "demo_loaded", USERS).await?;
+    load_set(db, config, "demo_opendata_users_loaded", OPENDATA_USERS).await?;
     if load_set(db, config, "demo_feedback_loaded", FEEDBACK_USERS).await? {
         let now = OffsetDateTime::now_utc();
         let key_hash = cityhall_web::auth::hash_token(OPEN311_KEY);

@@ -474,6 +474,8 @@ async fn serve(s: Settings, listen: Option<String>, demo_flag: bool) -> anyhow::
     let state = AppState::new(db.clone(), config);
     if demo {
         demo::load_reports(&state).await?;
+        state.catalog.refresh(&state.db).await?;
+        cityhall_web::opendata::demo::load(&state).await?;
     }
     cityhall_web::serve(state, listener, shutdown_signal()).await?;
     db.close().await;

@@ -18,7 +18,8 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    /// An error about parameter `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         QueryError {
             field,
             message: message.into(),

@@ -5,7 +5,7 @@
 //!
 //! Everything takes bytes: no IO here. Errors are [`TableError`]s, shown to publishers through
 //! translated messages ([`TableError::key`], [`TableError::args`]; the texts are in
-//! `table-messages.ftl.txt` next to this file).
+//! the web edge's translation catalogues, `crates/cityhall-web/i18n/`).
 //!
 //! Row numbers ([`Row::number`] and every error's `row`) are spreadsheet row numbers, the row a
 //! publisher sees when opening the file in a spreadsheet: the header is row 1 (when the file
@@ -309,7 +309,7 @@ pub enum TableError {
 }
 
 impl TableError {
-    /// The id of the translated message for this error (in `table-messages.ftl.txt`).
+    /// The id of the translated message for this error (in the web edge's translation catalogues).
     pub fn key(&self) -> &'static str {
         match self {
             TableError::Empty => "od-err-empty",
@@ -2470,8 +2470,9 @@ mod tests {
 
     #[test]
     fn every_error_has_a_message_in_both_languages_using_only_its_arguments() {
-        let ftl = include_str!("table-messages.ftl.txt");
-        let (vi, en) = ftl.split_once("# en").expect("an en section");
+        // The web edge's translation catalogues hold the messages.
+        let vi = include_str!("../../../cityhall-web/i18n/vi.ftl");
+        let en = include_str!("../../../cityhall-web/i18n/en.ftl");
         let errors = [
             TableError::Empty,
             TableError::NotUtf8 {
