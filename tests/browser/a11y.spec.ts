@@ -112,6 +112,59 @@ const pages: { name: string; open: (page: Page) => Promise<void> }[] = [
   },
   { name: 'procedure (birth registration)', open: async (page) => gotoExpectStatus(page, '/procedures/1.001193', 200) },
   { name: 'service status', open: async (page) => gotoExpectStatus(page, '/status', 200) },
+  // The open-data portal.
+  { name: 'open data search', open: async (page) => gotoExpectStatus(page, '/dataset', 200) },
+  {
+    name: 'open data search (no diacritics, filtered)',
+    open: async (page) => {
+      await gotoExpectStatus(page, '/dataset?q=xe+buyt&organization=soxaydung', 200);
+      await expect(page.getByTestId('od-results').locator(':scope > li').first()).toBeVisible();
+    },
+  },
+  { name: 'open data search (en)', open: async (page) => gotoExpectStatus(page, '/dataset?lang=en', 200) },
+  { name: 'dataset (bus routes)', open: async (page) => gotoExpectStatus(page, '/dataset/tuyen-xe-buyt-mau', 200) },
+  {
+    name: 'resource with a wide preview (bus routes)',
+    open: async (page) => {
+      await gotoExpectStatus(page, '/dataset/tuyen-xe-buyt-mau', 200);
+      await page.getByTestId('od-resources').getByRole('link').first().click();
+      await expect(page.getByTestId('od-preview')).toBeVisible();
+    },
+  },
+  {
+    name: 'resource with 168 rows (wards)',
+    open: async (page) => {
+      await gotoExpectStatus(page, '/dataset/danh-sach-phuong-xa', 200);
+      await page.getByTestId('od-resources').getByRole('link').first().click();
+      await expect(page.getByTestId('od-preview')).toBeVisible();
+    },
+  },
+  { name: 'open data publishers', open: async (page) => gotoExpectStatus(page, '/organization', 200) },
+  { name: 'open data publisher (Sở Xây dựng)', open: async (page) => gotoExpectStatus(page, '/organization/soxaydung', 200) },
+  {
+    name: 'new dataset form (publisher)',
+    open: async (page) => {
+      await login(page, 'publisher');
+      await gotoExpectStatus(page, '/dataset/new', 200);
+    },
+  },
+  {
+    name: 'dataset with the upload form (publisher)',
+    open: async (page) => {
+      await login(page, 'publisher');
+      await gotoExpectStatus(page, '/dataset/tuyen-xe-buyt-mau', 200);
+      await expect(page.getByTestId('od-upload')).toBeVisible();
+    },
+  },
+  {
+    name: 'resource with the column types form (publisher)',
+    open: async (page) => {
+      await login(page, 'publisher');
+      await gotoExpectStatus(page, '/dataset/tuyen-xe-buyt-mau', 200);
+      await page.getByTestId('od-resources').getByRole('link').first().click();
+      await expect(page.getByTestId('od-retype')).toBeVisible();
+    },
+  },
   // An unknown result code: the verification page says so, with a 404.
   { name: 'verify (unknown code)', open: async (page) => gotoExpectStatus(page, '/verify/-', 404) },
 ];

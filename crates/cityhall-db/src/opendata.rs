@@ -1,5 +1,5 @@
 //! Open data: datasets, their tags, themes and resources, and the datastore — one real table
-//! per loaded resource (`ods_<resource>_<version>`, columns `_id`, `_text` and `c1…cN`), so
+//! per loaded resource (`ods_<uuid>`, a new one for each load, columns `_id`, `_text` and `c1…cN`), so
 //! that filters, sorting and paging are plain indexed SQL on either engine. A load creates the
 //! new table, fills it and swaps it in inside the caller's transaction: a file that fails half
 //! way leaves the previous table (or none) in place.
@@ -207,11 +207,14 @@ pub trait OpenDataStore {
     async fn od_delete_resource(tx: &mut Tx, id: &str) -> Result<()>;
     /// Bumps the change counter (every write transaction calls it once).
     async fn od_bump(tx: &mut Tx) -> Result<()>;
-    /// Creates an empty datastore table for `resource_id` with `fields` (name, type) and
+    /// Creates an empty datastore table for `resource_id` (recorded by [`OpenDataStore::ds_swap`]) with `fields` (name, type) and
     /// returns its name. Fill it with [`OpenDataStore::ds_insert`], then
     /// [`OpenDataStore::ds_swap`].
-    async fn ds_create(tx: &mut Tx, resource_id: &str, fields: &[(String, String)])
-        -> Result<String>;
+    async fn ds_create(
+        tx: &mut Tx,
+        resource_id: &str,
+        fields: &[(String, String)],
+    ) -> Result<String>;
     /// Inserts rows (`_id` from `first_id` on); each row has one value per field, and its
     /// folded text for full-text matching.
     async fn ds_insert(
@@ -512,11 +515,13 @@ impl OpenDataStore for Db {
     }
 
     async fn od_set_tags(tx: &mut Tx, dataset_id: &str, tags: &[String]) -> Result<()> {
-        tx!(tx, |c| sqlx::query("DELETE FROM od_dataset_tags WHERE dataset_id = $1")
-            .bind(dataset_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        tx!(tx, |c| sqlx::query(
+            "DELETE FROM od_dataset_tags WHERE dataset_id = $1"
+        )
+        .bind(dataset_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         for t in tags {
             tx!(tx, |c| sqlx::query(
                 "INSERT INTO od_dataset_tags (dataset_id, tag) VALUES ($1, $2) \
@@ -532,11 +537,13 @@ impl OpenDataStore for Db {
     }
 
     async fn od_set_groups(tx: &mut Tx, dataset_id: &str, group_ids: &[String]) -> Result<()> {
-        tx!(tx, |c| sqlx::query("DELETE FROM od_dataset_groups WHERE dataset_id = $1")
-            .bind(dataset_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        tx!(tx, |c| sqlx::query(
+            "DELETE FROM od_dataset_groups WHERE dataset_id = $1"
+        )
+        .bind(dataset_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         for g in group_ids {
             tx!(tx, |c| sqlx::query(
                 "INSERT INTO od_dataset_groups (dataset_id, group_id) VALUES ($1, $2) \
@@ -624,10 +631,12 @@ impl OpenDataStore for Db {
     }
 
     async fn od_bump(tx: &mut Tx) -> Result<()> {
-        tx!(tx, |c| sqlx::query("UPDATE od_stamp SET stamp = stamp + 1 WHERE id = 1")
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        tx!(tx, |c| sqlx::query(
+            "UPDATE od_stamp SET stamp = stamp + 1 WHERE id = 1"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -641,17 +650,12 @@ impl OpenDataStore for Db {
             Tx::Sqlite(_) => Engine::Sqlite,
             Tx::Postgres(_) => Engine::Postgres,
         };
-        let stem: String = resource_id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        let table = format!("ods_{}_{}", stem, uuid::Uuid::now_v7().simple())
-            .chars()
-            .take(63)
-            .collect::<String>();
+        // Short enough that its index names (`<table>_cN`) stay under PostgreSQL's 63 bytes.
+        let table = format!("ods_{}", uuid::Uuid::now_v7().simple());
         if !valid_table(&table) {
-            return Err(StoreError::Other(anyhow::anyhow!("bad datastore table name")));
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "bad datastore table name"
+            )));
         }
         let mut cols = vec![
             "_id BIGINT PRIMARY KEY".to_string(),
@@ -761,11 +765,13 @@ impl OpenDataStore for Db {
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-        tx!(tx, |c| sqlx::query("DELETE FROM od_fields WHERE resource_id = $1")
-            .bind(resource_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        tx!(tx, |c| sqlx::query(
+            "DELETE FROM od_fields WHERE resource_id = $1"
+        )
+        .bind(resource_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         for (i, (name, kind)) in fields.iter().enumerate() {
             tx!(tx, |c| sqlx::query(
                 "INSERT INTO od_fields (resource_id, position, name, type) VALUES ($1, $2, $3, $4)"
@@ -825,7 +831,10 @@ impl OpenDataStore for Db {
             wheres.push(format!("_text LIKE {p} ESCAPE '\\'"));
         }
         for (i, text) in &q.contains {
-            let p = param(&mut values, DsValue::Text(format!("%{}%", like_escape(text))));
+            let p = param(
+                &mut values,
+                DsValue::Text(format!("%{}%", like_escape(text))),
+            );
             wheres.push(format!(
                 "LOWER(CAST({} AS TEXT)) LIKE {p} ESCAPE '\\'",
                 col(*i)
@@ -885,9 +894,12 @@ impl OpenDataStore for Db {
 
 async fn count(db: &Db, table: &str, where_sql: &str, values: &[DsValue]) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM {table}{where_sql}");
-    Ok(run!(db, |c| bind_values!(sqlx::query_scalar(&sql), values)
-        .fetch_one(c)
-        .await)?)
+    Ok(run!(db, |c| bind_values!(
+        sqlx::query_scalar(&sql),
+        values
+    )
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.

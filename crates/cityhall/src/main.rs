@@ -41,6 +41,33 @@ struct Cli {
     command: Command,
 }
 
+/// Open-data work too long or too large for a web request.
+#[derive(Subcommand, Debug)]
+enum OpendataCommand {
+    /// Add a CSV or XLSX file to a dataset as a new resource and load it into the datastore,
+    /// with the same checks as an upload but no size limit.
+    Load {
+        /// The dataset's name or id.
+        dataset: String,
+        file: PathBuf,
+        /// The resource's name (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// `utf-8` (default) or `windows-1258`.
+        #[arg(long)]
+        encoding: Option<String>,
+    },
+    /// Recompute and publish the platform's statistics now.
+    Stats,
+    /// Make synthetic datasets and one large table, for benchmarks.
+    Generate {
+        #[arg(long, default_value_t = 10_000)]
+        datasets: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Migrate, load reference data and serve the web site and APIs.
@@ -76,6 +103,11 @@ enum Command {
     /// Load or update the procedure catalog from a JSON file (changed procedures get a new
     /// version; dossiers keep theirs).
     Import { file: PathBuf },
+    /// Open data: load a large file, publish the statistics now, make benchmark data.
+    Opendata {
+        #[command(subcommand)]
+        command: OpendataCommand,
+    },
     /// Vietnamese working-day calendar.
     Calendar {
         #[command(subcommand)]
@@ -223,6 +255,52 @@ async fn run(cmd: Command, s: Settings) -> anyhow::Result<ExitCode> {
                 r.added, r.changed, r.unchanged
             );
             db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Opendata { command } => {
+            let state = cli_state(&s).await?;
+            match command {
+                OpendataCommand::Load {
+                    dataset,
+                    file,
+                    name,
+                    encoding,
+                } => {
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let input = cityhall_web::opendata::service::ResourceInput {
+                        name: name
+                            .or_else(|| file.file_name().map(|f| f.to_string_lossy().to_string())),
+                        upload: Some(bytes),
+                        encoding,
+                        ..Default::default()
+                    };
+                    let actor = cityhall_web::opendata::service::Actor::System("cli");
+                    match cityhall_web::opendata::service::add_resource(
+                        &state, &actor, &dataset, input,
+                    )
+                    .await
+                    {
+                        Ok(r) => println!(
+                            "added resource {} ({} rows in the datastore)",
+                            r.id,
+                            r.datastore_rows.unwrap_or(0)
+                        ),
+                        Err(e) => {
+                            eprintln!("{} was not loaded; nothing changed: {e:?}", file.display());
+                            return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                }
+                OpendataCommand::Stats => cityhall_web::opendata::stats::publish(&state).await?,
+                OpendataCommand::Generate { datasets, rows } => {
+                    cityhall_web::opendata::demo::generate(&state, datasets, rows, |m| {
+                        eprintln!("{m}")
+                    })
+                    .await?
+                }
+            }
+            state.db.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Calendar {
@@ -406,6 +484,27 @@ fn web_config(s: &Settings, demo: bool) -> anyhow::Result<WebConfig> {
             None => cityhall_web::auth::keyed_hash(&secret_key, "payment-sandbox").into_bytes(),
         },
     })
+}
+
+/// The application state for a command that works like the server (reference data loaded,
+/// open-data themes present), without serving.
+async fn cli_state(s: &Settings) -> anyhow::Result<AppState> {
+    let db = open(s).await?;
+    db.migrate().await?;
+    let (units, city) = reference_data(s)?;
+    db.import_reference(
+        OffsetDateTime::now_utc(),
+        &units,
+        &all_agencies(&units, &city),
+    )
+    .await?;
+    cityhall_web::catalog::import_file(&db, "system", cityhall_web::catalog::SHIPPED_CATALOG)
+        .await
+        .context("the shipped procedure catalog")?;
+    let state = AppState::new(db, web_config(s, false)?);
+    state.catalog.refresh(&state.db).await?;
+    cityhall_web::opendata::demo::ensure_themes(&state).await?;
+    Ok(state)
 }
 
 fn reference_data(s: &Settings) -> anyhow::Result<(UnitsFile, AgenciesFile)> {

@@ -1,6 +1,6 @@
 -- Open data: themes (CKAN groups), datasets published by agencies (CKAN organizations),
 -- their tags, themes and resources, and the columns of each resource's datastore table.
--- A datastore table itself is created at load time as ods_<resource>_<version>.
+-- A datastore table itself is created at each load as ods_<uuid>.
 
 CREATE TABLE od_groups (
     id TEXT PRIMARY KEY,

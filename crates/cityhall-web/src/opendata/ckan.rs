@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use cityhall_core::opendata::query::{
-    parse_bool, parse_ds_sort, parse_filters, parse_int, parse_search, parse_sort,
-    parse_str_list, QueryError, RecordsFormat,
+    parse_bool, parse_ds_sort, parse_filters, parse_int, parse_search, parse_sort, parse_str_list,
+    QueryError, RecordsFormat,
 };
 use cityhall_core::text::fold;
 use cityhall_db::opendata::{DsQuery, DsValue, FieldRow};
@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 
 use super::service::{self, Actor, DatasetInput, OdError, ResourceInput};
 use super::{
-    base_url, group_dict, licence, org_dict, package_dict, package_dict_of, resource_dict,
-    search, Search, Snapshot, Viewer, FACET_FIELDS, LICENCES, UPLOAD_LIMIT,
+    base_url, group_dict, licence, org_dict, package_dict, package_dict_of, resource_dict, search,
+    Search, Snapshot, Viewer, FACET_FIELDS, LICENCES, UPLOAD_LIMIT,
 };
 use crate::auth::{hash_token, Signed};
 use crate::i18n::{Lang, Tr};
@@ -44,7 +44,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/3/action/{name}", any(action))
         .route("/api/3", any(|| async { Json(json!({"version": 3})) }))
         .route("/api/3/", any(|| async { Json(json!({"version": 3})) }))
-        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT + 64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            UPLOAD_LIMIT + 64 * 1024,
+        ))
 }
 
 /// A CKAN error.
@@ -310,12 +312,22 @@ fn upload_error(status: StatusCode, text: String) -> CkanError {
 
 /// The caller: CKAN clients send the key as `Authorization: KEY` (or `Bearer KEY`) or as
 /// `X-CKAN-API-Key`; a browser session also counts.
-async fn caller(state: &AppState, headers: &HeaderMap, req_session: Option<Signed>) -> Option<Signed> {
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    req_session: Option<Signed>,
+) -> Option<Signed> {
     let key = headers
         .get(header::AUTHORIZATION)
         .or_else(|| headers.get("x-ckan-api-key"))
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().strip_prefix("Bearer ").unwrap_or(v.trim()).trim().to_string())
+        .map(|v| {
+            v.trim()
+                .strip_prefix("Bearer ")
+                .unwrap_or(v.trim())
+                .trim()
+                .to_string()
+        })
         .filter(|v| !v.is_empty());
     match key {
         Some(k) => state
@@ -330,11 +342,7 @@ async fn caller(state: &AppState, headers: &HeaderMap, req_session: Option<Signe
     }
 }
 
-async fn action(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    req: Request,
-) -> Response {
+async fn action(State(state): State<AppState>, Path(name): Path<String>, req: Request) -> Response {
     let headers = req.headers().clone();
     let base = base_url(&state, &headers);
     let lang = req
@@ -394,7 +402,9 @@ async fn action(
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                Json(Value::String(format!("Bad request - Action name not known: {name}"))),
+                Json(Value::String(format!(
+                    "Bad request - Action name not known: {name}"
+                ))),
             )
                 .into_response()
         }
@@ -466,7 +476,11 @@ async fn package_list(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
         .map(|e| e.full.dataset.name.as_str())
         .collect();
     names.sort();
-    Ok(json!(names.into_iter().skip(offset).take(limit).collect::<Vec<_>>()))
+    Ok(json!(names
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .collect::<Vec<_>>()))
 }
 
 fn need(p: &Params, k: &str, tr: &Tr) -> Result<String, CkanError> {
@@ -487,7 +501,9 @@ async fn package_show(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
         .await
         .map_err(CkanError::internal)?
         .filter(|f| f.dataset.state != "deleted" || cx.viewer().member_of(&f.dataset.org_code))
-        .ok_or_else(|| CkanError::not_found(cx.tr.t_with("od-err-not-found", &[("what", "dataset")])))?;
+        .ok_or_else(|| {
+            CkanError::not_found(cx.tr.t_with("od-err-not-found", &[("what", "dataset")]))
+        })?;
     if !cx.viewer().sees(&full.dataset) {
         return Err(CkanError::forbidden(cx.tr.t("od-err-forbidden")));
     }
@@ -509,8 +525,8 @@ fn facet_list(p: &Params) -> Vec<String> {
 }
 
 async fn package_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
-    let spec = parse_search(p.str("q").as_deref(), p.str("fq").as_deref())
-        .map_err(CkanError::query)?;
+    let spec =
+        parse_search(p.str("q").as_deref(), p.str("fq").as_deref()).map_err(CkanError::query)?;
     let sort = parse_sort(p.str("sort").as_deref()).map_err(CkanError::query)?;
     let rows = p.int("rows", 10, 0, MAX_ROWS)? as usize;
     let start = p.int("start", 0, 0, i64::MAX)? as usize;
@@ -553,10 +569,7 @@ async fn package_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
                 json!({"name": k, "display_name": display_name(&snap, field, k), "count": n})
             })
             .collect();
-        search_facets.insert(
-            field.clone(),
-            json!({"title": field, "items": items}),
-        );
+        search_facets.insert(field.clone(), json!({"title": field, "items": items}));
     }
     Ok(json!({
         "count": found.count,
@@ -624,7 +637,10 @@ async fn org_show(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
     let id = need(p, "id", cx.tr)?;
     let snap = cx.snap().await?;
     let org = snap.org(&id).ok_or_else(|| {
-        CkanError::not_found(cx.tr.t_with("od-err-not-found", &[("what", "organization")]))
+        CkanError::not_found(
+            cx.tr
+                .t_with("od-err-not-found", &[("what", "organization")]),
+        )
     })?;
     let (counts, _) = counts(&snap);
     let mut v = org_dict(org, Some(*counts.get(org.code.as_str()).unwrap_or(&0)));
@@ -708,10 +724,15 @@ async fn tag_list(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
 async fn visible_resource(
     cx: &Cx<'_>,
     id: &str,
-) -> Result<(cityhall_db::opendata::ResourceRow, cityhall_db::opendata::DatasetFull), CkanError> {
-    let not_found = || {
-        CkanError::not_found(cx.tr.t_with("od-err-not-found", &[("what", "resource")]))
-    };
+) -> Result<
+    (
+        cityhall_db::opendata::ResourceRow,
+        cityhall_db::opendata::DatasetFull,
+    ),
+    CkanError,
+> {
+    let not_found =
+        || CkanError::not_found(cx.tr.t_with("od-err-not-found", &[("what", "resource")]));
     let r = cx
         .state
         .db
@@ -825,9 +846,17 @@ pub fn ds_query(
     };
     if let Some(v) = get("filters") {
         for (name, values) in parse_filters(v).map_err(|e| (e.field.to_string(), e.to_string()))? {
-            let i = column(fields, &name)
-                .ok_or_else(|| ("filters".to_string(), format!("field \"{name}\" not in table")))?;
-            let kind = if i == 0 { "int" } else { fields[i - 1].kind.as_str() };
+            let i = column(fields, &name).ok_or_else(|| {
+                (
+                    "filters".to_string(),
+                    format!("field \"{name}\" not in table"),
+                )
+            })?;
+            let kind = if i == 0 {
+                "int"
+            } else {
+                fields[i - 1].kind.as_str()
+            };
             let mut accepted = Vec::new();
             for v in &values {
                 accepted.push(typed(v, kind).ok_or_else(|| {
@@ -854,7 +883,10 @@ pub fn ds_query(
             for (name, v) in m {
                 let i = column(fields, name)
                     .ok_or_else(|| ("q".to_string(), format!("field \"{name}\" not in table")))?;
-                let text = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+                let text = v
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string());
                 q.contains.push((i, text.to_lowercase()));
             }
         }
@@ -869,7 +901,10 @@ pub fn ds_query(
                     m.insert("q".into(), v);
                     ds_query(&m, fields)
                 }
-                _ => Err(("q".into(), "must be text or an object of field: text".into())),
+                _ => Err((
+                    "q".into(),
+                    "must be text or an object of field: text".into(),
+                )),
             };
         }
     }
@@ -901,7 +936,8 @@ pub fn ds_query(
     let selected: Vec<usize> = match get("fields") {
         None => (0..=fields.len()).collect(),
         Some(v) => {
-            let names = parse_str_list(v).ok_or(("fields".to_string(), "must be a list".to_string()))?;
+            let names =
+                parse_str_list(v).ok_or(("fields".to_string(), "must be a list".to_string()))?;
             let mut out = Vec::new();
             for n in names {
                 let n = n.trim().to_string();
@@ -924,7 +960,8 @@ pub fn ds_query(
 }
 
 async fn datastore_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
-    let id = need(p, "resource_id", cx.tr).or_else(|_| need(p, "id", cx.tr))
+    let id = need(p, "resource_id", cx.tr)
+        .or_else(|_| need(p, "id", cx.tr))
         .map_err(|_| CkanError::missing("resource_id", cx.tr))?;
     let (r, _) = visible_resource(cx, &id).await?;
     let Some(table) = &r.datastore_table else {
@@ -938,9 +975,8 @@ async fn datastore_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
         .od_fields(&r.id)
         .await
         .map_err(CkanError::internal)?;
-    let (q, selected, format) = ds_query(&p.map, &fields).map_err(|(f, m)| {
-        CkanError::validation(vec![(f, m)])
-    })?;
+    let (q, selected, format) =
+        ds_query(&p.map, &fields).map_err(|(f, m)| CkanError::validation(vec![(f, m)]))?;
     let (rows, total) = cx
         .state
         .db
@@ -984,7 +1020,11 @@ async fn datastore_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
                 .collect(),
         ),
         RecordsFormat::Csv | RecordsFormat::Tsv => {
-            let sep = if matches!(format, RecordsFormat::Csv) { ',' } else { '\t' };
+            let sep = if matches!(format, RecordsFormat::Csv) {
+                ','
+            } else {
+                '\t'
+            };
             let mut out = String::new();
             for row in &rows {
                 let vals: Vec<String> = selected.iter().map(|&i| value_text(&row[i])).collect();
@@ -1040,14 +1080,13 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
     let m = &p.map;
     let s = |k: &str| m.get(k).and_then(text_of);
     let tr_field = |k: &str, lang: &str| {
-        m.get(k)
-            .and_then(|v| match v {
-                Value::Object(o) => o.get(lang).and_then(text_of),
-                Value::String(s) => serde_json::from_str::<Value>(s)
-                    .ok()
-                    .and_then(|o| o.get(lang).and_then(text_of)),
-                _ => None,
-            })
+        m.get(k).and_then(|v| match v {
+            Value::Object(o) => o.get(lang).and_then(text_of),
+            Value::String(s) => serde_json::from_str::<Value>(s)
+                .ok()
+                .and_then(|o| o.get(lang).and_then(text_of)),
+            _ => None,
+        })
     };
     let list = |k: &str| -> Result<Option<Vec<String>>, CkanError> {
         match m.get(k) {
@@ -1055,16 +1094,16 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
             Some(Value::Array(a)) => Ok(Some(
                 a.iter()
                     .filter_map(|x| match x {
-                        Value::Object(o) => o
-                            .get("name")
-                            .or_else(|| o.get("id"))
-                            .and_then(text_of),
+                        Value::Object(o) => o.get("name").or_else(|| o.get("id")).and_then(text_of),
                         other => text_of(other),
                     })
                     .collect(),
             )),
             Some(Value::String(s)) => Ok(Some(
-                s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+                s.split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
             )),
             Some(_) => Err(CkanError::validation(vec![(k.into(), tr.t("od-err-list"))])),
         }
@@ -1081,12 +1120,13 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
         }
     }
     let pick = |k: &str| s(k).or_else(|| extras.get(k).cloned());
-    let private = match m.get("private") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(parse_bool(v).ok_or_else(|| {
-            CkanError::validation(vec![("private".into(), tr.t("od-err-bool"))])
-        })?),
-    };
+    let private =
+        match m.get("private") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_bool(v).ok_or_else(|| {
+                CkanError::validation(vec![("private".into(), tr.t("od-err-bool"))])
+            })?),
+        };
     Ok(DatasetInput {
         name: s("name"),
         title_vi: tr_field("title_translated", "vi").or_else(|| s("title")),

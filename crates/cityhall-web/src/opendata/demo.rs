@@ -7,15 +7,27 @@ use cityhall_db::opendata::GroupRow;
 use cityhall_db::{new_id, GeoStore, OpenDataStore, SystemStore};
 use time::OffsetDateTime;
 
-use super::service::{csv_bytes, publish_table, Actor, DatasetInput};
+use super::service::{csv_bytes, publish_table, Actor, DatasetInput, TableFile};
 use crate::AppState;
 
 /// The themes (CKAN groups): name, Vietnamese and English titles.
 pub const THEMES: &[(&str, &str, &str)] = &[
-    ("hanh-chinh-cong", "Hành chính công", "Public administration"),
-    ("dan-cu-dia-gioi", "Dân cư và địa giới", "Population and boundaries"),
+    (
+        "hanh-chinh-cong",
+        "Hành chính công",
+        "Public administration",
+    ),
+    (
+        "dan-cu-dia-gioi",
+        "Dân cư và địa giới",
+        "Population and boundaries",
+    ),
     ("giao-thong", "Giao thông", "Transport"),
-    ("moi-truong", "Môi trường và thiên tai", "Environment and hazards"),
+    (
+        "moi-truong",
+        "Môi trường và thiên tai",
+        "Environment and hazards",
+    ),
     ("kinh-te", "Kinh tế", "Economy"),
     ("y-te-giao-duc", "Y tế và giáo dục", "Health and education"),
 ];
@@ -287,17 +299,194 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                 ..Default::default()
             },
             "demo",
-            set.resource,
-            set.title.0,
-            csv_bytes(set.header, &set.rows),
-            set.types,
+            TableFile {
+                name: set.resource.into(),
+                description: set.title.0.into(),
+                csv: csv_bytes(set.header, &set.rows),
+                types: set.types,
+            },
         )
         .await
         .map_err(|e| anyhow::anyhow!("demo dataset {}: {e:?}", set.name))?;
     }
     let mut tx = state.db.begin().await?;
-    cityhall_db::Db::set_flag_once(&mut tx, "demo_opendata_loaded", "1", OffsetDateTime::now_utc())
-        .await?;
+    cityhall_db::Db::set_flag_once(
+        &mut tx,
+        "demo_opendata_loaded",
+        "1",
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Synthetic data for benchmarks: `datasets` small datasets spread over the departments and
+/// themes (written in batches, one search reload at the end), and one dataset whose table has
+/// `rows` rows. Names start with `bench-`; running it again adds nothing that exists.
+pub async fn generate(
+    state: &AppState,
+    datasets: usize,
+    rows: usize,
+    progress: impl Fn(&str),
+) -> anyhow::Result<()> {
+    use cityhall_db::opendata::{DatasetRow, ResourceRow};
+    use cityhall_db::{micros, Db};
+    ensure_themes(state).await?;
+    let groups = state.db.od_groups().await?;
+    let orgs: Vec<String> = state
+        .db
+        .agencies()
+        .await?
+        .into_iter()
+        .filter(|a| !a.code.starts_with("UBND-"))
+        .map(|a| a.code)
+        .collect();
+    let words = [
+        "dân số",
+        "giao thông",
+        "ngập nước",
+        "trường học",
+        "bệnh viện",
+        "chợ",
+        "công viên",
+        "xe buýt",
+        "thuế",
+        "doanh nghiệp",
+        "đất đai",
+        "xây dựng",
+        "môi trường",
+        "du lịch",
+        "điện",
+        "nước sạch",
+        "rác thải",
+        "an toàn thực phẩm",
+        "văn hóa",
+        "thể thao",
+    ];
+    let formats = ["CSV", "JSON", "XLSX", "PDF"];
+    let now = OffsetDateTime::now_utc();
+    let mut done = 0usize;
+    while done < datasets {
+        let batch = (datasets - done).min(500);
+        let mut tx = state.db.begin().await?;
+        for i in done..done + batch {
+            let name = format!("bench-{i:06}");
+            let exists: Option<String> = match &mut tx {
+                cityhall_db::Tx::Sqlite(t) => {
+                    sqlx::query_scalar("SELECT id FROM od_datasets WHERE name = $1")
+                        .bind(&name)
+                        .fetch_optional(&mut **t)
+                        .await?
+                }
+                cityhall_db::Tx::Postgres(t) => {
+                    sqlx::query_scalar("SELECT id FROM od_datasets WHERE name = $1")
+                        .bind(&name)
+                        .fetch_optional(&mut **t)
+                        .await?
+                }
+            };
+            if exists.is_some() {
+                continue;
+            }
+            let (a, b) = (
+                words[i % words.len()],
+                words[(i / words.len() + 3) % words.len()],
+            );
+            let d = DatasetRow {
+                id: new_id(),
+                name,
+                org_code: orgs[i % orgs.len()].clone(),
+                title_vi: format!("Số liệu {a} và {b} số {i}"),
+                title_en: format!("Figures {i}"),
+                notes_vi: format!("Bộ dữ liệu tổng hợp để đo hiệu năng: {a}, {b}."),
+                license_id: "cc-by-4.0".into(),
+                state: "active".into(),
+                private: i % 50 == 0,
+                source: "bench".into(),
+                created_at: micros(now) - i as i64 * 1_000_000,
+                modified_at: micros(now) - i as i64 * 1_000_000,
+                row_version: 1,
+                ..Default::default()
+            };
+            Db::od_insert_dataset(&mut tx, &d).await?;
+            Db::od_set_tags(&mut tx, &d.id, &[a.to_string(), b.to_string()]).await?;
+            Db::od_set_groups(&mut tx, &d.id, &[groups[i % groups.len()].id.clone()]).await?;
+            Db::od_insert_resource(
+                &mut tx,
+                &ResourceRow {
+                    id: new_id(),
+                    dataset_id: d.id.clone(),
+                    name: format!("Tệp {i}"),
+                    format: formats[i % formats.len()].into(),
+                    url: Some(format!("https://example.invalid/bench/{i}")),
+                    created_at: d.created_at,
+                    modified_at: d.modified_at,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        Db::od_bump(&mut tx).await?;
+        tx.commit().await?;
+        done += batch;
+        progress(&format!("datasets {done}/{datasets}"));
+    }
+    if rows > 0 {
+        let name = format!("bench-bang-{rows}-dong");
+        if state.db.od_dataset(&name).await?.is_none() {
+            progress(&format!("writing a {rows}-row table"));
+            let units = state.db.units().await?;
+            let mut csv = String::from("ma_phuong,ngay,loai,so_luong,gia_tri,ghi_chu\n");
+            for i in 0..rows {
+                let u = &units[i % units.len()];
+                let _ = std::fmt::Write::write_fmt(
+                    &mut csv,
+                    format_args!(
+                        "{},2025-{:02}-{:02},{},{},{}.{},{} {}\n",
+                        u.code,
+                        i % 12 + 1,
+                        i % 28 + 1,
+                        words[i % words.len()],
+                        i % 1000,
+                        i % 97,
+                        i % 10,
+                        u.name,
+                        i
+                    ),
+                );
+            }
+            let started = std::time::Instant::now();
+            let actor = Actor::System("bench");
+            publish_table(
+                state,
+                &actor,
+                &DatasetInput {
+                    name: Some(name.clone()),
+                    title_vi: Some(format!("Bảng {rows} dòng để đo hiệu năng")),
+                    owner_org: Some("SOXAYDUNG".into()),
+                    state: Some("active".into()),
+                    ..Default::default()
+                },
+                "bench",
+                TableFile {
+                    name: "bang-lon".into(),
+                    description: "".into(),
+                    csv: csv.into_bytes(),
+                    types: {
+                        use ColumnType::{Date, Int, Numeric, Text};
+                        vec![Text, Date, Text, Int, Numeric, Text]
+                    },
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            progress(&format!(
+                "loaded {rows} rows in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
+        }
+    }
+    state.opendata.current(&state.db, true).await?;
     Ok(())
 }

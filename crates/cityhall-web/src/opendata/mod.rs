@@ -333,8 +333,7 @@ impl Viewer {
     }
     /// Whether this viewer may see the dataset at all.
     pub fn sees(&self, d: &cityhall_db::opendata::DatasetRow) -> bool {
-        d.state != "deleted"
-            && ((d.state == "active" && !d.private) || self.member_of(&d.org_code))
+        d.state != "deleted" && ((d.state == "active" && !d.private) || self.member_of(&d.org_code))
     }
 }
 
@@ -418,8 +417,10 @@ pub fn search<'a>(
                 *counts.entry(v).or_default() += 1;
             }
         }
-        let mut list: Vec<(String, usize)> =
-            counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        let mut list: Vec<(String, usize)> = counts
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
         list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         list.truncate(s.facet_limit);
         facets.insert(f.clone(), list);
@@ -428,11 +429,9 @@ pub fn search<'a>(
         for (key, desc) in &s.sort {
             let ord = match key {
                 SortKey::Score => sa.partial_cmp(sb).unwrap_or(std::cmp::Ordering::Equal),
-                SortKey::MetadataModified => a
-                    .full
-                    .dataset
-                    .modified_at
-                    .cmp(&b.full.dataset.modified_at),
+                SortKey::MetadataModified => {
+                    a.full.dataset.modified_at.cmp(&b.full.dataset.modified_at)
+                }
                 SortKey::MetadataCreated => {
                     a.full.dataset.created_at.cmp(&b.full.dataset.created_at)
                 }
@@ -553,8 +552,19 @@ fn in_range(r: &Range, value: &str) -> bool {
     let lo = r.from.as_deref().filter(|v| *v != "*").map(resolve_date);
     let hi = r.to.as_deref().filter(|v| *v != "*").map(resolve_date);
     let value = value.to_string();
-    lo.is_none_or(|lo| if r.from_inclusive { value >= lo } else { value > lo })
-        && hi.is_none_or(|hi| if r.to_inclusive { value <= hi } else { value < hi })
+    lo.is_none_or(|lo| {
+        if r.from_inclusive {
+            value >= lo
+        } else {
+            value > lo
+        }
+    }) && hi.is_none_or(|hi| {
+        if r.to_inclusive {
+            value <= hi
+        } else {
+            value < hi
+        }
+    })
 }
 
 fn num_holds(values: &Values, n: usize) -> bool {

@@ -36,7 +36,9 @@ const PREVIEW_ROWS: i64 = 20;
 pub fn router() -> Router<AppState> {
     let uploads = Router::new()
         .route("/dataset/{key}/resource/new", post(resource_new))
-        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT + 64 * 1024));
+        .layer(axum::extract::DefaultBodyLimit::max(
+            UPLOAD_LIMIT + 64 * 1024,
+        ));
     Router::new()
         .merge(uploads)
         .route("/dataset", get(search_page))
@@ -45,7 +47,10 @@ pub fn router() -> Router<AppState> {
         .route("/dataset/{key}/edit", get(edit_form).post(edit_submit))
         .route("/dataset/{key}/resource/{rid}", get(resource_page))
         .route("/dataset/{key}/resource/{rid}/types", post(types_submit))
-        .route("/dataset/{key}/resource/{rid}/delete", post(resource_delete))
+        .route(
+            "/dataset/{key}/resource/{rid}/delete",
+            post(resource_delete),
+        )
         .route("/dataset/{key}/resource/{rid}/download", get(download))
         .route(
             "/dataset/{key}/resource/{rid}/download/{file}",
@@ -156,11 +161,18 @@ struct SearchPage<'a> {
 }
 
 fn href(base: &str, pairs: &[(&str, &str)]) -> String {
-    let kept: Vec<(&str, &str)> = pairs.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+    let kept: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .cloned()
+        .collect();
     if kept.is_empty() {
         base.to_string()
     } else {
-        format!("{base}?{}", serde_urlencoded::to_string(&kept).unwrap_or_default())
+        format!(
+            "{base}?{}",
+            serde_urlencoded::to_string(&kept).unwrap_or_default()
+        )
     }
 }
 
@@ -254,7 +266,14 @@ async fn render_search(
     let found = search(&snap, &state.opendata, &s, &viewer).map_err(AppError::internal)?;
     let current: Vec<(&str, &str)> = vec![
         ("q", q.q.as_str()),
-        ("organization", if org.is_some() { "" } else { q.organization.as_str() }),
+        (
+            "organization",
+            if org.is_some() {
+                ""
+            } else {
+                q.organization.as_str()
+            },
+        ),
         ("groups", q.groups.as_str()),
         ("tags", q.tags.as_str()),
         ("res_format", q.res_format.as_str()),
@@ -288,9 +307,17 @@ async fn render_search(
                             .unwrap_or_else(|| v.clone()),
                         "groups" => snap
                             .group(v)
-                            .map(|g| if english { g.title_en.clone() } else { g.title_vi.clone() })
+                            .map(|g| {
+                                if english {
+                                    g.title_en.clone()
+                                } else {
+                                    g.title_vi.clone()
+                                }
+                            })
                             .unwrap_or_else(|| v.clone()),
-                        "license_id" => licence(v).map(|l| l.title.to_string()).unwrap_or_else(|| v.clone()),
+                        "license_id" => licence(v)
+                            .map(|l| l.title.to_string())
+                            .unwrap_or_else(|| v.clone()),
                         _ => v.clone(),
                     };
                     FacetItem {
@@ -521,7 +548,16 @@ async fn dataset_page(
             rdf,
         ));
     }
-    dataset_view(&state, &p, me.as_ref(), full, &org, Vec::new(), StatusCode::OK).await
+    dataset_view(
+        &state,
+        &p,
+        me.as_ref(),
+        full,
+        &org,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn dataset_view(
@@ -598,7 +634,12 @@ async fn dataset_view(
         .resources
         .iter()
         .find(|r| r.datastore_table.is_some())
-        .map(|r| format!("/api/3/action/datastore_search?resource_id={}&limit=5", r.id));
+        .map(|r| {
+            format!(
+                "/api/3/action/datastore_search?resource_id={}&limit=5",
+                r.id
+            )
+        });
     let can_edit = me.is_some_and(|s| Actor::User(s).may_publish(&d.org_code));
     let page = DatasetPage {
         p,
@@ -615,7 +656,9 @@ async fn dataset_view(
             .filter_map(|g| snap.group(g))
             .map(|g| (g.name.clone(), pick(&g.title_vi, &g.title_en)))
             .collect(),
-        licence_title: lic.map(|l| l.title.to_string()).unwrap_or(d.license_id.clone()),
+        licence_title: lic
+            .map(|l| l.title.to_string())
+            .unwrap_or(d.license_id.clone()),
         licence_url: lic.map(|l| l.url.to_string()).unwrap_or_default(),
         meta,
         resources,
@@ -663,7 +706,16 @@ async fn resource_page(
     Path((key, rid)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let me = signed(&cs);
-    resource_view(&state, &p, me.as_ref(), &key, &rid, Vec::new(), StatusCode::OK).await
+    resource_view(
+        &state,
+        &p,
+        me.as_ref(),
+        &key,
+        &rid,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn cell_text(v: &DsValue) -> String {
@@ -855,7 +907,14 @@ impl DatasetForm {
             ),
             groups: Some(self.groups.clone()),
             private: Some(self.visibility == "private"),
-            state: Some(if self.state == "draft" { "draft" } else { "active" }.into()),
+            state: Some(
+                if self.state == "draft" {
+                    "draft"
+                } else {
+                    "active"
+                }
+                .into(),
+            ),
             frequency: opt(&self.frequency),
             temporal_start: opt(&self.temporal_start),
             temporal_end: opt(&self.temporal_end),
@@ -966,7 +1025,11 @@ async fn form_page(
                 .map(|g| {
                     (
                         g.name.clone(),
-                        if english { g.title_en.clone() } else { g.title_vi.clone() },
+                        if english {
+                            g.title_en.clone()
+                        } else {
+                            g.title_vi.clone()
+                        },
                     )
                 })
                 .collect(),

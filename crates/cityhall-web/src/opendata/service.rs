@@ -252,8 +252,7 @@ fn merged(
     opt!(spatial);
     opt!(contact_name);
     opt!(contact_email);
-    if d
-        .frequency
+    if d.frequency
         .as_deref()
         .is_some_and(|f| !FREQUENCIES.contains(&f))
     {
@@ -272,9 +271,10 @@ fn merged(
             errors.push(field_err("temporal_end", "od-err-date-order"));
         }
     }
-    if d.contact_email.as_deref().is_some_and(|e| {
-        cityhall_core::identity::Email::parse(e).is_err()
-    }) {
+    if d.contact_email
+        .as_deref()
+        .is_some_and(|e| cityhall_core::identity::Email::parse(e).is_err())
+    {
         errors.push(field_err("maintainer_email", "od-err-email"));
     }
     let tags = match &input.tags {
@@ -287,9 +287,7 @@ fn merged(
                     continue;
                 }
                 if t.chars().count() > 100
-                    || !t
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || " -_.".contains(c))
+                    || !t.chars().all(|c| c.is_alphanumeric() || " -_.".contains(c))
                 {
                     errors.push(FieldError {
                         field: "tags".into(),
@@ -366,7 +364,11 @@ pub async fn create_dataset(
     source: &str,
 ) -> Result<DatasetFull, OdError> {
     let now = OffsetDateTime::now_utc();
-    let snap = state.opendata.current(&state.db, true).await.map_err(other)?;
+    let snap = state
+        .opendata
+        .current(&state.db, true)
+        .await
+        .map_err(other)?;
     let base = DatasetRow {
         id: new_id(),
         state: "active".into(),
@@ -386,13 +388,20 @@ pub async fn create_dataset(
         return Err(OdError::Forbidden);
     }
     if state.db.od_dataset(&d.name).await?.is_some() {
-        return Err(OdError::Invalid(vec![field_err("name", "od-err-name-taken")]));
+        return Err(OdError::Invalid(vec![field_err(
+            "name",
+            "od-err-name-taken",
+        )]));
     }
     let mut tx = state.db.begin().await?;
-    Db::od_insert_dataset(&mut tx, &d).await.map_err(|e| match e {
-        StoreError::Conflict(_) => OdError::Invalid(vec![field_err("name", "od-err-name-taken")]),
-        e => e.into(),
-    })?;
+    Db::od_insert_dataset(&mut tx, &d)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                OdError::Invalid(vec![field_err("name", "od-err-name-taken")])
+            }
+            e => e.into(),
+        })?;
     Db::od_set_tags(&mut tx, &d.id, &tags).await?;
     Db::od_set_groups(&mut tx, &d.id, &groups).await?;
     audit(
@@ -426,7 +435,11 @@ pub async fn update_dataset(
     replace: bool,
 ) -> Result<DatasetFull, OdError> {
     let now = OffsetDateTime::now_utc();
-    let snap = state.opendata.current(&state.db, true).await.map_err(other)?;
+    let snap = state
+        .opendata
+        .current(&state.db, true)
+        .await
+        .map_err(other)?;
     let Some(cur) = state.db.od_dataset(key).await? else {
         return Err(OdError::NotFound("dataset"));
     };
@@ -436,7 +449,10 @@ pub async fn update_dataset(
     if !actor.may_publish(&cur.dataset.org_code) {
         return Err(OdError::Forbidden);
     }
-    if input.row_version.is_some_and(|v| v != cur.dataset.row_version) {
+    if input
+        .row_version
+        .is_some_and(|v| v != cur.dataset.row_version)
+    {
         return Err(OdError::Stale);
     }
     let (base, tags, groups) = if replace {
@@ -462,7 +478,10 @@ pub async fn update_dataset(
         return Err(OdError::Forbidden);
     }
     if d.name != cur.dataset.name && state.db.od_dataset(&d.name).await?.is_some() {
-        return Err(OdError::Invalid(vec![field_err("name", "od-err-name-taken")]));
+        return Err(OdError::Invalid(vec![field_err(
+            "name",
+            "od-err-name-taken",
+        )]));
     }
     d.modified_at = micros(now).max(cur.dataset.modified_at + 1);
     let mut tx = state.db.begin().await?;
@@ -587,7 +606,12 @@ pub async fn add_resource(
     let mut r = ResourceRow {
         id: new_id(),
         dataset_id: cur.dataset.id.clone(),
-        position: cur.resources.iter().map(|r| r.position + 1).max().unwrap_or(0),
+        position: cur
+            .resources
+            .iter()
+            .map(|r| r.position + 1)
+            .max()
+            .unwrap_or(0),
         name: clean(&input.name)
             .or_else(|| clean(&input.filename))
             .unwrap_or_default(),
@@ -602,7 +626,10 @@ pub async fn add_resource(
     match (&input.upload, clean(&input.url)) {
         (Some(bytes), _) => {
             let Some(kind) = sniff(bytes) else {
-                return Err(OdError::Invalid(vec![field_err("upload", "od-err-file-kind")]));
+                return Err(OdError::Invalid(vec![field_err(
+                    "upload",
+                    "od-err-file-kind",
+                )]));
             };
             let (format, mime) = kind_format(kind);
             if !r.format.is_empty() && r.format != format {
@@ -643,7 +670,10 @@ pub async fn add_resource(
             Db::od_insert_resource(&mut tx, &r).await?;
         }
         (None, None) => {
-            return Err(OdError::Invalid(vec![field_err("upload", "od-err-no-file")]));
+            return Err(OdError::Invalid(vec![field_err(
+                "upload",
+                "od-err-no-file",
+            )]));
         }
     }
     if r.name.is_empty() {
@@ -693,7 +723,10 @@ pub async fn retype(
         return Err(OdError::Forbidden);
     }
     let (Some(hash), Some(_)) = (&r.blob_hash, &r.datastore_table) else {
-        return Err(OdError::Invalid(vec![field_err("types", "od-err-not-table")]));
+        return Err(OdError::Invalid(vec![field_err(
+            "types",
+            "od-err-not-table",
+        )]));
     };
     let Some((_, bytes)) = state.blobs.get(&state.db, hash).await? else {
         return Err(OdError::NotFound("resource"));
@@ -843,6 +876,14 @@ async fn refreshed(state: &AppState) {
     }
 }
 
+/// A table the platform publishes: the resource's name and description, the file, the types.
+pub struct TableFile {
+    pub name: String,
+    pub description: String,
+    pub csv: Vec<u8>,
+    pub types: Vec<ColumnType>,
+}
+
 /// Publishes (or refreshes) a table the platform keeps itself: the dataset is created when
 /// missing, and its resource `resource_name` gets `csv` as its file and its datastore table.
 /// Content identical to what is published writes nothing. Returns whether anything changed.
@@ -851,11 +892,14 @@ pub async fn publish_table(
     actor: &Actor<'_>,
     dataset: &DatasetInput,
     source: &str,
-    resource_name: &str,
-    resource_description: &str,
-    csv: Vec<u8>,
-    types: Vec<ColumnType>,
+    table: TableFile,
 ) -> Result<bool, OdError> {
+    let TableFile {
+        name: resource_name,
+        description: resource_description,
+        csv,
+        types,
+    } = table;
     let name = dataset.name.clone().unwrap_or_default();
     let existing = match state.db.od_dataset(&name).await? {
         Some(d) => d,
@@ -872,8 +916,8 @@ pub async fn publish_table(
             actor,
             &existing.dataset.id,
             ResourceInput {
-                name: Some(resource_name.into()),
-                description: Some(resource_description.into()),
+                name: Some(resource_name.clone()),
+                description: Some(resource_description.clone()),
                 format: Some("CSV".into()),
                 upload: Some(csv),
                 types: Some(types.iter().map(|t| t.as_str().to_string()).collect()),
@@ -892,7 +936,7 @@ pub async fn publish_table(
     r.blob_hash = Some(state.blobs.put(&mut tx, now, &csv, "text/csv").await?);
     r.size = Some(csv.len() as i64);
     r.modified_at = micros(now);
-    r.description = resource_description.into();
+    r.description = resource_description;
     Db::od_update_resource(&mut tx, &r).await?;
     let rows = load_table(&mut tx, &r.id, &csv, TabularFormat::Csv, None, Some(types)).await?;
     touch(&mut tx, &existing.dataset, now).await?;

@@ -13,7 +13,7 @@ use cityhall_db::opendata::{DossierFact, ReportFact};
 use cityhall_db::{from_micros, micros, OpenDataStore};
 use time::OffsetDateTime;
 
-use super::service::{csv_bytes, publish_table, Actor, DatasetInput};
+use super::service::{csv_bytes, publish_table, Actor, DatasetInput, TableFile};
 use crate::AppState;
 
 /// Counts below this are not published.
@@ -39,7 +39,10 @@ fn count_cell(n: i64) -> String {
 
 /// A percentage as published: blank when either count is suppressed or the base is empty.
 fn share_cell(part: i64, whole: i64) -> String {
-    if whole < MIN_COUNT || (part > 0 && part < MIN_COUNT) || (whole - part > 0 && whole - part < MIN_COUNT) {
+    if whole < MIN_COUNT
+        || (part > 0 && part < MIN_COUNT)
+        || (whole - part > 0 && whole - part < MIN_COUNT)
+    {
         String::new()
     } else {
         format!("{:.1}", part as f64 * 100.0 / whole as f64)
@@ -62,7 +65,11 @@ pub fn dossier_rows(facts: &[DossierFact], now: OffsetDateTime) -> Vec<Vec<Strin
     let mut by: BTreeMap<(String, String, String), DossierRow> = BTreeMap::new();
     for f in facts {
         let row = by
-            .entry((month(f.submitted_at), f.procedure_code.clone(), f.agency_code.clone()))
+            .entry((
+                month(f.submitted_at),
+                f.procedure_code.clone(),
+                f.agency_code.clone(),
+            ))
             .or_default();
         row.received += 1;
         if f.channel == "online" {
@@ -116,7 +123,11 @@ pub fn report_rows(facts: &[ReportFact]) -> Vec<Vec<String>> {
     let mut by: BTreeMap<(String, String, String), ReportRow> = BTreeMap::new();
     for f in facts {
         let row = by
-            .entry((month(f.created_at), f.category_code.clone(), f.ward_code.clone()))
+            .entry((
+                month(f.created_at),
+                f.category_code.clone(),
+                f.ward_code.clone(),
+            ))
             .or_default();
         row.received += 1;
         if let Some(done) = f.resolved_at {
@@ -156,6 +167,7 @@ const RULE_EN: &str = "No row identifies a person: every count from 1 to 4 is le
 
 /// Recomputes both tables and publishes what changed.
 pub async fn publish(state: &AppState) -> anyhow::Result<()> {
+    super::demo::ensure_themes(state).await?;
     let now = OffsetDateTime::now_utc();
     let actor = Actor::System("statistics");
     let dossiers = state.db.stats_dossiers().await?;
@@ -190,17 +202,25 @@ pub async fn publish(state: &AppState) -> anyhow::Result<()> {
             )),
             owner_org: Some(PUBLISHER.into()),
             license_id: Some("cc-by-4.0".into()),
-            tags: Some(vec!["thống kê".into(), "hồ sơ".into(), "dịch vụ công".into()]),
+            tags: Some(vec![
+                "thống kê".into(),
+                "hồ sơ".into(),
+                "dịch vụ công".into(),
+            ]),
             groups: Some(vec!["hanh-chinh-cong".into()]),
             frequency: Some("daily".into()),
             state: Some("active".into()),
             ..Default::default()
         },
         "stats:dossiers",
-        "ho-so-theo-thang",
-        "Hồ sơ theo tháng, thủ tục và cơ quan / Dossiers by month, procedure and agency",
-        csv_bytes(&header, &rows),
-        vec![Text, Text, Text, Int, Int, Int, Int, Numeric],
+        TableFile {
+            name: "ho-so-theo-thang".into(),
+            description:
+                "Hồ sơ theo tháng, thủ tục và cơ quan / Dossiers by month, procedure and agency"
+                    .into(),
+            csv: csv_bytes(&header, &rows),
+            types: vec![Text, Text, Text, Int, Int, Int, Int, Numeric],
+        },
     )
     .await
     .map_err(|e| anyhow::anyhow!("dossier statistics: {e:?}"))?;
@@ -242,10 +262,14 @@ pub async fn publish(state: &AppState) -> anyhow::Result<()> {
             ..Default::default()
         },
         "stats:feedback",
-        "phan-anh-theo-thang",
-        "Phản ánh theo tháng, lĩnh vực và phường / Reports by month, category and ward",
-        csv_bytes(&header, &rows),
-        vec![Text, Text, Text, Int, Int, Numeric, Numeric],
+        TableFile {
+            name: "phan-anh-theo-thang".into(),
+            description:
+                "Phản ánh theo tháng, lĩnh vực và phường / Reports by month, category and ward"
+                    .into(),
+            csv: csv_bytes(&header, &rows),
+            types: vec![Text, Text, Text, Int, Int, Numeric, Numeric],
+        },
     )
     .await
     .map_err(|e| anyhow::anyhow!("feedback statistics: {e:?}"))?;
@@ -253,11 +277,7 @@ pub async fn publish(state: &AppState) -> anyhow::Result<()> {
 }
 
 /// Publishes soon after start and then every `every`, until `stop` changes.
-pub async fn run(
-    state: AppState,
-    every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn run(state: AppState, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut wait = Duration::from_secs(5);
     loop {
         tokio::select! {
