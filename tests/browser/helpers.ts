@@ -13,6 +13,7 @@ export const DEMO_USERS = [
   'auditor',
   'operator',
   'supervisor.phuongsaigon',
+  'publisher',
 ] as const;
 
 export type DemoUser = (typeof DEMO_USERS)[number];

@@ -82,6 +82,10 @@ pub const DEMO_ACCOUNTS: &[(&str, &str)] = &[
         "supervisor.phuongsaigon",
         "Lãnh đạo UBND Phường Sài Gòn / supervisor, Sai Gon Ward",
     ),
+    (
+        "publisher",
+        "Người công bố dữ liệu Sở Xây dựng / open-data publisher, Department of Construction",
+    ),
 ];
 
 /// Normalises what a person types to sign in: email lowercased, phone to 0xxxxxxxxx.

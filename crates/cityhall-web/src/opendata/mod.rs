@@ -11,7 +11,7 @@ pub mod pages;
 pub mod service;
 pub mod stats;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -282,10 +282,13 @@ impl OpenData {
             });
         }
         self.index.replace_kind("dataset", docs)?;
-        // Departments and boards, and any ward committee that publishes.
+        // City departments and boards, and any ward body that publishes.
         let orgs = agencies
             .iter()
-            .filter(|a| !a.code.starts_with("UBND-") || publishing.contains(&a.code))
+            .filter(|a| {
+                !(a.code.starts_with("UBND-") || a.code.starts_with("CA-"))
+                    || publishing.contains(&a.code)
+            })
             .map(Org::of)
             .collect();
         let snap = Arc::new(Snapshot {
@@ -354,8 +357,8 @@ pub struct Search {
 pub struct Found<'a> {
     pub count: usize,
     pub page: Vec<&'a Entry>,
-    /// Field → (value, count), most frequent first.
-    pub facets: BTreeMap<String, Vec<(String, usize)>>,
+    /// Field → (value, count), most frequent first, in the order the fields were asked.
+    pub facets: Vec<(String, Vec<(String, usize)>)>,
 }
 
 /// The fields a facet may be asked on.
@@ -409,7 +412,7 @@ pub fn search<'a>(
         }
         s.spec.clauses.iter().all(|c| clause_holds(e, c))
     });
-    let mut facets = BTreeMap::new();
+    let mut facets = Vec::new();
     for f in &s.facet_fields {
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for (e, _) in &scored {
@@ -423,7 +426,7 @@ pub fn search<'a>(
             .collect();
         list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         list.truncate(s.facet_limit);
-        facets.insert(f.clone(), list);
+        facets.push((f.clone(), list));
     }
     scored.sort_by(|(a, sa), (b, sb)| {
         for (key, desc) in &s.sort {
@@ -641,10 +644,20 @@ pub fn file_name(r: &ResourceRow) -> String {
         "PDF" => "pdf",
         _ => "bin",
     };
-    let stem: String = fold(&r.name)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let name = fold(&r.name);
+    let lower = name.to_ascii_lowercase();
+    let base = [".csv", ".json", ".xlsx", ".pdf", ".xls", ".txt"]
+        .iter()
+        .find_map(|e| lower.strip_suffix(e).map(|b| &name[..b.len()]))
+        .unwrap_or(&name);
+    let mut stem = String::new();
+    for c in base.chars() {
+        if c.is_ascii_alphanumeric() {
+            stem.push(c);
+        } else if !stem.is_empty() && !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
     let stem = stem.trim_matches('-');
     let stem = if stem.is_empty() { "resource" } else { stem };
     format!("{}.{ext}", &stem[..stem.len().min(60)])

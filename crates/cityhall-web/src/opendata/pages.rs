@@ -834,9 +834,15 @@ async fn download(
         .await?
         .ok_or_else(AppError::not_found)?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(r));
+    let content_type = if info.content_type == "text/csv" {
+        let charset = r.encoding.as_deref().unwrap_or("utf-8");
+        format!("text/csv; charset={charset}")
+    } else {
+        info.content_type
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, info.content_type),
+            (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, "public, max-age=300".to_string()),
         ],
