@@ -85,7 +85,11 @@ impl CkanError {
         CkanError::validation(vec![(field.into(), tr.t("od-err-missing"))])
     }
     fn query(e: QueryError) -> CkanError {
-        CkanError::new(StatusCode::BAD_REQUEST, "Search Query Error", e.to_string())
+        CkanError::new(
+            StatusCode::BAD_REQUEST,
+            "Search Query Error",
+            format!("Search Query is invalid: {e}"),
+        )
     }
     fn internal(e: impl std::fmt::Display) -> CkanError {
         tracing::error!(error = %e, "ckan action failed");
@@ -366,6 +370,25 @@ async fn action(State(state): State<AppState>, Path(name): Path<String>, req: Re
                 "use GET or POST",
             )),
         );
+    }
+    const WRITES: [&str; 6] = [
+        "package_create",
+        "package_update",
+        "package_patch",
+        "package_delete",
+        "resource_create",
+        "resource_delete",
+    ];
+    // As CKAN: a write must be a POST (and a cross-site page cannot POST with the cookie).
+    if WRITES.contains(&name.as_str()) && *req.method() != Method::POST {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(Value::String(
+                "Bad request - JSON Error: Invalid request. Please use POST method for your request"
+                    .into(),
+            )),
+        )
+            .into_response();
     }
     let tr = Tr::new(lang);
     let p = match params(req).await {
@@ -1076,9 +1099,22 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 /// A dataset write's input from a CKAN package dict.
-fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
+fn dataset_input(
+    p: &Params,
+    tr: &Tr,
+    stored: Option<&cityhall_db::opendata::DatasetRow>,
+) -> Result<DatasetInput, CkanError> {
     let m = &p.map;
     let s = |k: &str| m.get(k).and_then(text_of);
+    // A dict from package_show carries both `title` and `title_translated.vi`; the one the
+    // caller changed wins.
+    let pick_vi = |plain: Option<String>, translated: Option<String>, old: Option<&str>| match (
+        plain, translated,
+    ) {
+        (Some(p), Some(t)) if old == Some(t.as_str()) && p != t => Some(p),
+        (p, Some(t)) => Some(t).or(p),
+        (p, None) => p,
+    };
     let tr_field = |k: &str, lang: &str| {
         m.get(k).and_then(|v| match v {
             Value::Object(o) => o.get(lang).and_then(text_of),
@@ -1108,6 +1144,16 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
             Some(_) => Err(CkanError::validation(vec![(k.into(), tr.t("od-err-list"))])),
         }
     };
+    // The extras this catalogue keeps; `issued` and `language` are shown and ignored on input.
+    const EXTRAS: [&str; 7] = [
+        "frequency",
+        "temporal_start",
+        "temporal_end",
+        "spatial_text",
+        "spatial",
+        "issued",
+        "language",
+    ];
     let mut extras: HashMap<String, String> = HashMap::new();
     if let Some(Value::Array(a)) = m.get("extras") {
         for e in a {
@@ -1115,6 +1161,15 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
                 e.get("key").and_then(|v| v.as_str()),
                 e.get("value").and_then(text_of),
             ) {
+                if !EXTRAS.contains(&k) {
+                    return Err(CkanError::validation(vec![(
+                        "extras".into(),
+                        format!(
+                            "the extra \"{k}\" is not kept by this catalogue; known extras: {}",
+                            EXTRAS.join(", ")
+                        ),
+                    )]));
+                }
                 extras.insert(k.to_string(), v);
             }
         }
@@ -1129,9 +1184,17 @@ fn dataset_input(p: &Params, tr: &Tr) -> Result<DatasetInput, CkanError> {
         };
     Ok(DatasetInput {
         name: s("name"),
-        title_vi: tr_field("title_translated", "vi").or_else(|| s("title")),
+        title_vi: pick_vi(
+            s("title"),
+            tr_field("title_translated", "vi"),
+            stored.map(|d| d.title_vi.as_str()),
+        ),
         title_en: tr_field("title_translated", "en").or_else(|| s("title_en")),
-        notes_vi: tr_field("notes_translated", "vi").or_else(|| s("notes")),
+        notes_vi: pick_vi(
+            s("notes"),
+            tr_field("notes_translated", "vi"),
+            stored.map(|d| d.notes_vi.as_str()),
+        ),
         notes_en: tr_field("notes_translated", "en").or_else(|| s("notes_en")),
         owner_org: s("owner_org"),
         license_id: s("license_id"),
@@ -1156,7 +1219,19 @@ async fn package_write(cx: &Cx<'_>, p: &Params, w: Write) -> Result<Value, CkanE
         Write::Patch => "package_patch",
     };
     let actor = cx.actor(action)?;
-    let input = dataset_input(p, cx.tr)?;
+    let stored = match w {
+        Write::Create => None,
+        _ => match need(p, "id", cx.tr).or_else(|_| need(p, "name", cx.tr)) {
+            Ok(id) => cx
+                .state
+                .db
+                .od_dataset(&id)
+                .await
+                .map_err(CkanError::internal)?,
+            Err(_) => None,
+        },
+    };
+    let input = dataset_input(p, cx.tr, stored.as_ref().map(|f| &f.dataset))?;
     let full = match w {
         Write::Create => {
             if input.name.is_none() {
