@@ -115,6 +115,19 @@ pub enum DsValue {
     Bool(bool),
 }
 
+impl DsValue {
+    /// The value as text (empty for null), for previews and CSV output.
+    pub fn text(&self) -> String {
+        match self {
+            DsValue::Null => String::new(),
+            DsValue::Text(s) => s.clone(),
+            DsValue::Int(i) => i.to_string(),
+            DsValue::Float(f) => f.to_string(),
+            DsValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
 /// A datastore query, already checked against the table's columns (indexes are 1-based
 /// column positions; 0 is `_id`).
 #[derive(Debug, Clone, Default)]
@@ -191,6 +204,8 @@ pub trait OpenDataStore {
     /// A dataset by id or name (deleted ones too; the caller decides).
     async fn od_dataset(&self, id_or_name: &str) -> Result<Option<DatasetFull>>;
     async fn od_resource(&self, id: &str) -> Result<Option<ResourceRow>>;
+    /// Names of the datasets whose name starts with `prefix`.
+    async fn od_names(&self, prefix: &str) -> Result<Vec<String>>;
     async fn od_fields(&self, resource_id: &str) -> Result<Vec<FieldRow>>;
     /// Inserts or replaces a group (by name); returns its id.
     async fn od_put_group(tx: &mut Tx, now: OffsetDateTime, g: &GroupRow) -> Result<String>;
@@ -421,6 +436,16 @@ impl OpenDataStore for Db {
         .await)?)
     }
 
+    async fn od_names(&self, prefix: &str) -> Result<Vec<String>> {
+        let pattern = format!("{}%", like_escape(prefix));
+        Ok(run!(self, |c| sqlx::query_scalar(
+            "SELECT name FROM od_datasets WHERE name LIKE $1 ESCAPE '\\'"
+        )
+        .bind(&pattern)
+        .fetch_all(c)
+        .await)?)
+    }
+
     async fn od_fields(&self, resource_id: &str) -> Result<Vec<FieldRow>> {
         Ok(run!(self, |c| sqlx::query_as(
             "SELECT position, name, type FROM od_fields WHERE resource_id = $1 ORDER BY position"
@@ -515,47 +540,11 @@ impl OpenDataStore for Db {
     }
 
     async fn od_set_tags(tx: &mut Tx, dataset_id: &str, tags: &[String]) -> Result<()> {
-        tx!(tx, |c| sqlx::query(
-            "DELETE FROM od_dataset_tags WHERE dataset_id = $1"
-        )
-        .bind(dataset_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        for t in tags {
-            tx!(tx, |c| sqlx::query(
-                "INSERT INTO od_dataset_tags (dataset_id, tag) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING"
-            )
-            .bind(dataset_id)
-            .bind(t)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        }
-        Ok(())
+        replace_links(tx, "od_dataset_tags", "tag", dataset_id, tags).await
     }
 
     async fn od_set_groups(tx: &mut Tx, dataset_id: &str, group_ids: &[String]) -> Result<()> {
-        tx!(tx, |c| sqlx::query(
-            "DELETE FROM od_dataset_groups WHERE dataset_id = $1"
-        )
-        .bind(dataset_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        for g in group_ids {
-            tx!(tx, |c| sqlx::query(
-                "INSERT INTO od_dataset_groups (dataset_id, group_id) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING"
-            )
-            .bind(dataset_id)
-            .bind(g)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        }
-        Ok(())
+        replace_links(tx, "od_dataset_groups", "group_id", dataset_id, group_ids).await
     }
 
     async fn od_insert_resource(tx: &mut Tx, r: &ResourceRow) -> Result<()> {
@@ -890,6 +879,34 @@ impl OpenDataStore for Db {
         };
         Ok((rows, total))
     }
+}
+
+/// Replaces a dataset's rows in a link table (`table` and `column` are this module's names).
+async fn replace_links(
+    tx: &mut Tx,
+    table: &'static str,
+    column: &'static str,
+    dataset_id: &str,
+    values: &[String],
+) -> Result<()> {
+    let delete = format!("DELETE FROM {table} WHERE dataset_id = $1");
+    tx!(tx, |c| sqlx::query(&delete)
+        .bind(dataset_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let insert = format!(
+        "INSERT INTO {table} (dataset_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+    );
+    for v in values {
+        tx!(tx, |c| sqlx::query(&insert)
+            .bind(dataset_id)
+            .bind(v)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }
 
 async fn count(db: &Db, table: &str, where_sql: &str, values: &[DsValue]) -> Result<i64> {

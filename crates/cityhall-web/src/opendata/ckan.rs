@@ -816,16 +816,6 @@ fn value_json(v: &DsValue) -> Value {
     }
 }
 
-fn value_text(v: &DsValue) -> String {
-    match v {
-        DsValue::Null => String::new(),
-        DsValue::Text(s) => s.clone(),
-        DsValue::Int(i) => i.to_string(),
-        DsValue::Float(f) => f.to_string(),
-        DsValue::Bool(b) => b.to_string(),
-    }
-}
-
 /// One delimited line; fields quoted when they hold the delimiter, a quote or a line break.
 fn delimited(values: &[String], sep: char) -> String {
     let mut line = String::new();
@@ -1050,7 +1040,7 @@ async fn datastore_search(cx: &Cx<'_>, p: &Params) -> Result<Value, CkanError> {
             };
             let mut out = String::new();
             for row in &rows {
-                let vals: Vec<String> = selected.iter().map(|&i| value_text(&row[i])).collect();
+                let vals: Vec<String> = selected.iter().map(|&i| row[i].text()).collect();
                 out.push_str(&delimited(&vals, sep));
             }
             Value::String(out)

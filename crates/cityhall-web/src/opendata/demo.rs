@@ -366,27 +366,15 @@ pub async fn generate(
     ];
     let formats = ["CSV", "JSON", "XLSX", "PDF"];
     let now = OffsetDateTime::now_utc();
+    let existing: std::collections::HashSet<String> =
+        state.db.od_names("bench-").await?.into_iter().collect();
     let mut done = 0usize;
     while done < datasets {
         let batch = (datasets - done).min(500);
         let mut tx = state.db.begin().await?;
         for i in done..done + batch {
             let name = format!("bench-{i:06}");
-            let exists: Option<String> = match &mut tx {
-                cityhall_db::Tx::Sqlite(t) => {
-                    sqlx::query_scalar("SELECT id FROM od_datasets WHERE name = $1")
-                        .bind(&name)
-                        .fetch_optional(&mut **t)
-                        .await?
-                }
-                cityhall_db::Tx::Postgres(t) => {
-                    sqlx::query_scalar("SELECT id FROM od_datasets WHERE name = $1")
-                        .bind(&name)
-                        .fetch_optional(&mut **t)
-                        .await?
-                }
-            };
-            if exists.is_some() {
+            if existing.contains(&name) {
                 continue;
             }
             let (a, b) = (

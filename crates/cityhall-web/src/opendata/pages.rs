@@ -25,6 +25,7 @@ use super::{
 use crate::auth::{CsrfForm, CurrentSession, Signed};
 use crate::dossier::{local_when, UploadForm};
 use crate::error::{AppError, AppResult};
+use crate::feedback::pages::signed;
 use crate::pages::{render, render_status, PageCtx};
 use crate::AppState;
 
@@ -60,8 +61,13 @@ pub fn router() -> Router<AppState> {
         .route("/organization/{name}", get(org_page))
 }
 
-fn signed(cs: &CurrentSession) -> Option<Signed> {
-    cs.info.clone().filter(|i| !i.mfa_pending).map(Signed)
+/// This replica's open-data snapshot, for a page.
+async fn snapshot(state: &AppState) -> AppResult<std::sync::Arc<super::Snapshot>> {
+    state
+        .opendata
+        .current(&state.db, false)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// A translated field error for a page.
@@ -211,11 +217,7 @@ async fn render_search(
     }
     let me = signed(cs);
     let viewer = Viewer::of(me.as_ref());
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(state).await?;
     let english = p.tr.lang == crate::i18n::Lang::En;
     let mut error = None;
     let spec = match parse_search(Some(&q.q), None) {
@@ -404,11 +406,7 @@ struct OrgsPage<'a> {
 }
 
 async fn orgs_page(State(state): State<AppState>, p: PageCtx) -> AppResult<Response> {
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(&state).await?;
     let english = p.tr.lang == crate::i18n::Lang::En;
     let mut orgs: Vec<OrgItem> = snap
         .orgs
@@ -438,11 +436,7 @@ async fn org_page(
     Path(name): Path<String>,
     Query(q): Query<SearchQuery>,
 ) -> AppResult<Response> {
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(&state).await?;
     let org = snap.org(&name).cloned().ok_or_else(AppError::not_found)?;
     render_search(&state, &p, &cs, q, Some(org)).await
 }
@@ -531,11 +525,7 @@ async fn dataset_page(
         (key, None)
     };
     let full = visible(&state, &key, &viewer).await?;
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(&state).await?;
     let org = snap
         .org(&full.dataset.org_code)
         .cloned()
@@ -569,11 +559,7 @@ async fn dataset_view(
     problems: Vec<Problem>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(state).await?;
     let english = p.tr.lang == crate::i18n::Lang::En;
     let d = &full.dataset;
     let pick = |vi: &str, en: &str| {
@@ -718,16 +704,6 @@ async fn resource_page(
     .await
 }
 
-fn cell_text(v: &DsValue) -> String {
-    match v {
-        DsValue::Null => String::new(),
-        DsValue::Text(s) => s.clone(),
-        DsValue::Int(i) => i.to_string(),
-        DsValue::Float(f) => f.to_string(),
-        DsValue::Bool(b) => b.to_string(),
-    }
-}
-
 async fn resource_view(
     state: &AppState,
     p: &PageCtx,
@@ -763,7 +739,7 @@ async fn resource_view(
                 .await?;
             let preview = rows
                 .iter()
-                .map(|row| row.iter().skip(1).map(cell_text).collect())
+                .map(|row| row.iter().skip(1).map(DsValue::text).collect())
                 .collect();
             (fields, preview)
         }
@@ -996,11 +972,7 @@ async fn form_page(
     f: DatasetForm,
     problems: Vec<Problem>,
 ) -> AppResult<Response> {
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(state).await?;
     let english = p.tr.lang == crate::i18n::Lang::En;
     let actor = Actor::User(me);
     let orgs: Vec<(String, String)> = snap
@@ -1081,11 +1053,7 @@ async fn edit_form(
     if !Actor::User(&me).may_publish(&full.dataset.org_code) {
         return Err(AppError::forbidden());
     }
-    let snap = state
-        .opendata
-        .current(&state.db, false)
-        .await
-        .map_err(AppError::internal)?;
+    let snap = snapshot(&state).await?;
     let f = DatasetForm::of(&full, &snap);
     let action = format!("/dataset/{}/edit", full.dataset.name);
     form_page(&state, &p, &me, action, true, f, Vec::new()).await
@@ -1131,11 +1099,7 @@ async fn resource_new(
         Err(e) => {
             let problems = od_page_error(&p, e)?;
             let full = visible(&state, &key, &Viewer::of(Some(&me))).await?;
-            let snap = state
-                .opendata
-                .current(&state.db, false)
-                .await
-                .map_err(AppError::internal)?;
+            let snap = snapshot(&state).await?;
             let org = snap
                 .org(&full.dataset.org_code)
                 .cloned()
